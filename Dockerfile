@@ -22,7 +22,6 @@ COPY --from=build --chown=65532:65532 /out/var/lib/orbd /var/lib/orbd
 COPY --from=build /out/etc/orbd /etc/orbd
 COPY --from=build /out/tmp /tmp
 USER 65532:65532
-ENV ORBD_STATE_DIR=/var/lib/orbd
 VOLUME ["/var/lib/orbd"]
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/orbd"]
