@@ -1,0 +1,203 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netboxlabs/diode-sdk-go/diode/v1/diodepb"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/orbd/orbd/drivers"
+	"github.com/orbd/orbd/policies"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
+
+// testNow is a fixed moment in the past, so entities validate and goldens are stable.
+var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func bp(b bool) *bool { return &b }
+
+func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
+// ciscoSwitch is a Catalyst access switch with the shapes that matter:
+// SVIs, a loopback, a port-channel with members, routed subinterfaces,
+// v4 + v6 + secondary addresses, VLANs and modules.
+func ciscoSwitch() *drivers.Inventory {
+	return &drivers.Inventory{Devices: []drivers.Device{{
+		Name:         "sw-ams1-01",
+		Manufacturer: "Cisco",
+		Model:        "C9300-48P",
+		PartNumber:   "C9300-48P-E",
+		Serial:       "FOC2233X0AB",
+		Platform:     "IOS-XE",
+		OSVersion:    "17.3.4a",
+		Description:  "Cisco IOS Software [Amsterdam], Catalyst L3 Switch Software",
+		Location:     "AMS1 row 3",
+		MgmtAddress:  netip.MustParseAddr("10.10.0.2"),
+		VLANs: []drivers.VLAN{
+			{VID: 1, Name: "default"},
+			{VID: 10, Name: "users"},
+			{VID: 20, Name: "voice  phones"},
+			{VID: 99, Name: "", Status: "reserved"},
+		},
+		Modules: []drivers.Module{
+			{Bay: "Switch 1 - Slot 1", Model: "C9300-NM-8X", Serial: "FOC1111AAAA", Description: "8x10G uplink module"},
+			{Bay: "PS 1", Model: "PWR-C1-715WAC", Serial: "LIT2222BBBB", Manufacturer: "Cisco"},
+		},
+		Interfaces: []drivers.Interface{
+			{Name: "GigabitEthernet1/0/1", Description: "desk 1", Type: "1000base-t", Enabled: bp(true), MTU: 1500, SpeedKbps: 1_000_000,
+				MAC: "00:1a:2b:3c:4d:01", Mode: "access", UntaggedVLAN: 10},
+			{Name: "GigabitEthernet1/0/2", Enabled: bp(false), MTU: 1500, SpeedKbps: 1_000_000, MAC: "00-1A-2B-3C-4D-02",
+				Mode: "tagged", UntaggedVLAN: 1, TaggedVLANs: []int{10, 20, 30}},
+			{Name: "TenGigabitEthernet1/1/1", Type: "10gbase-x-sfpp", Enabled: bp(true), MTU: 9216, SpeedKbps: 10_000_000,
+				MAC: "00:1a:2b:3c:4d:11", LAG: "Port-channel1"},
+			{Name: "TenGigabitEthernet1/1/2", Type: "10gbase-x-sfpp", Enabled: bp(true), MTU: 9216, SpeedKbps: 10_000_000,
+				MAC: "00:1a:2b:3c:4d:12", LAG: "Port-channel1"},
+			{Name: "Port-channel1", Type: "lag", Enabled: bp(true), MTU: 9216, SpeedKbps: 20_000_000, Mode: "tagged-all",
+				Addresses: []drivers.Address{{Prefix: pfx("192.0.2.1/30")}, {Prefix: pfx("2001:db8:ff::1/127")}}},
+			{Name: "Port-channel1.100", Type: "virtual", Parent: "Port-channel1", Enabled: bp(true), VRF: "CUST-A",
+				Addresses: []drivers.Address{{Prefix: pfx("198.51.100.1/29")}}},
+			{Name: "Vlan10", Type: "virtual", Enabled: bp(true), MTU: 1500, MAC: "00:1a:2b:3c:4d:ff",
+				Addresses: []drivers.Address{
+					{Prefix: pfx("10.10.10.1/24")},
+					{Prefix: pfx("10.10.11.1/24"), Role: "secondary"},
+					{Prefix: pfx("10.10.10.254/24"), Role: "vip", Status: "reserved"},
+					{Prefix: pfx("2001:db8:10::1/64")},
+					{Prefix: pfx("fe80::21a:2bff:fe3c:4dff/64")},
+				}},
+			{Name: "Vlan99", Enabled: bp(false)},
+			{Name: "Loopback0", Type: "virtual", Enabled: bp(true),
+				Addresses: []drivers.Address{{Prefix: pfx("10.255.0.1/32")}, {Prefix: pfx("2001:db8::1/128")}}},
+			{Name: "GigabitEthernet0/0", Type: "1000base-t", Enabled: bp(true), MgmtOnly: true, VRF: "Mgmt-vrf",
+				SpeedKbps: 1_000_000, MAC: "00:1a:2b:3c:4d:00",
+				Addresses: []drivers.Address{{Prefix: pfx("10.10.0.2/24")}}},
+		},
+	}}}
+}
+
+// vcenter is one host, one cluster and two VMs, as a vCenter driver reports them.
+func vcenter() *drivers.Inventory {
+	return &drivers.Inventory{
+		Devices: []drivers.Device{{
+			Name: "esx01.lab", Manufacturer: "Dell Inc.", Model: "PowerEdge R650", Serial: "7XK2Q93",
+			Platform: "VMware ESXi", OSVersion: "8.0.2", Cluster: "prod-cluster", Site: "dc1",
+			Interfaces: []drivers.Interface{
+				{Name: "vmnic0", Type: "25gbase-x-sfp28", SpeedKbps: 25_000_000, MAC: "3c:ec:ef:00:00:01", Enabled: bp(true)},
+				{Name: "vmk0", Type: "virtual", MTU: 1500, MAC: "00:50:56:60:00:01", Enabled: bp(true),
+					Addresses: []drivers.Address{{Prefix: pfx("10.20.0.11/24")}}},
+			},
+			MgmtAddress: netip.MustParseAddr("10.20.0.11"),
+		}},
+		Clusters: []drivers.Cluster{{Name: "prod-cluster", Type: "VMware vSphere", Group: "DC1 Datacenter", Site: "dc1"}},
+		VirtualMachines: []drivers.VirtualMachine{
+			{Name: "web-01", Cluster: "prod-cluster", Device: "esx01.lab", Status: "active", Platform: "Ubuntu Linux (64-bit)",
+				VCPUs: 4, MemoryMB: 8192, DiskGB: 120, Serial: "4222a1b2-0000-1111-2222-333344445555",
+				Interfaces: []drivers.VMInterface{{Name: "Network adapter 1", MAC: "00:50:56:aa:bb:01", Enabled: bp(true), MTU: 1500,
+					Addresses: []drivers.Address{{Prefix: pfx("10.30.0.21/24")}, {Prefix: pfx("2001:db8:30::21/64")}}}},
+				Disks: []drivers.VirtualDisk{{Name: "Hard disk 1", SizeGB: 40}, {Name: "Hard disk 2", SizeGB: 80}}},
+			{Name: "db-01", Cluster: "prod-cluster", Device: "esx01.lab", Status: "offline", Platform: "Ubuntu Linux (64-bit)",
+				VCPUs: 0.5, MemoryMB: 2048, DiskGB: 20,
+				Interfaces: []drivers.VMInterface{{Name: "Network adapter 1", MAC: "00:50:56:aa:bb:02", Enabled: bp(false),
+					Addresses: []drivers.Address{{Prefix: pfx("10.30.0.22/24")}}}},
+				Disks: []drivers.VirtualDisk{{Name: "Hard disk 1", SizeGB: 20}}},
+		},
+	}
+}
+
+func richDefaults() policies.Defaults {
+	return policies.Defaults{
+		Site:     "AMS1",
+		Role:     "access switch",
+		Location: "Hall 2",
+		Tenant:   "Acme Corp",
+		Comments: "discovered by orbd",
+		Tags:     []string{"orbd", "discovered", "orbd"},
+		InterfacePatterns: []policies.InterfacePattern{
+			{Match: `^Vlan\d+$`, Type: "virtual"},
+		},
+		IPAddress: policies.IPDefaults{Tenant: "Acme Corp"},
+		Prefix:    policies.IPDefaults{Role: "Access LAN", Tenant: "Acme Corp"},
+		VLAN:      policies.VLANDefaults{Group: "AMS1 access", Role: "Users"},
+	}
+}
+
+// encodeEntities renders entities as a stable, indented protojson document.
+// protojson's own whitespace is deliberately unstable, so it is re-indented.
+func encodeEntities(t testing.TB, ents []*diodepb.Entity) []byte {
+	t.Helper()
+	raw, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(&diodepb.IngestRequest{Entities: ents})
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		t.Fatalf("indent: %v", err)
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes()
+}
+
+// golden compares got with testdata/<name>.golden.json (or rewrites it with -update).
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden (run with -update after checking):\n%s", path, firstDiff(string(want), string(got)))
+	}
+}
+
+func firstDiff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(wl) || i < len(gl); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return fmt.Sprintf("line %d:\n want: %s\n  got: %s", i+1, w, g)
+		}
+	}
+	return "(no line differs)"
+}
+
+// kindName names an entity for assertions: "interface/Vlan10".
+func kindName(e *diodepb.Entity) string {
+	k, n := describe(e)
+	return k + "/" + n
+}
+
+// tagCount counts the tags on an entity's object (-1 if it has no tags field).
+func tagCount(e *diodepb.Entity) int {
+	m := e.ProtoReflect()
+	obj := m.Get(m.WhichOneof(m.Descriptor().Oneofs().ByName("entity"))).Message()
+	fd := obj.Descriptor().Fields().ByName("tags")
+	if fd == nil {
+		return -1
+	}
+	return obj.Get(fd).List().Len()
+}
