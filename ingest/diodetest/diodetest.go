@@ -585,4 +585,3 @@ func (s *Server) PrintSummary(w io.Writer) {
 		fmt.Fprintf(w, "  rejected by Validate(): %d requests (first: %v)\n", len(inv), inv[0])
 	}
 }
-
