@@ -22,6 +22,7 @@ type decoder struct {
 	x       *expander
 	errs    []*Error
 	set     map[string]bool // key paths present (non-null) in the file
+	bad     map[string]bool // paths whose value failed to decode or expand
 	keyPos  map[string]Pos  // where the key of a path is
 	valPos  map[string]Pos  // where the value of a path starts
 	anchors map[string]ast.Node
@@ -47,6 +48,7 @@ func newDecoder(file string, x *expander) *decoder {
 		file:    file,
 		x:       x,
 		set:     map[string]bool{},
+		bad:     map[string]bool{},
 		keyPos:  map[string]Pos{},
 		valPos:  map[string]Pos{},
 		anchors: map[string]ast.Node{},
@@ -57,6 +59,13 @@ func (d *decoder) pos(n ast.Node) Pos {
 	if n == nil {
 		return Pos{File: d.file}
 	}
+	// A block mapping's own token is its first ':'; point at its first key.
+	if m, ok := n.(*ast.MappingNode); ok && !m.IsFlowStyle && len(m.Values) > 0 {
+		return d.pos(m.Values[0].Key)
+	}
+	if mv, ok := n.(*ast.MappingValueNode); ok {
+		return d.pos(mv.Key)
+	}
 	tk := n.GetToken()
 	if tk == nil || tk.Position == nil {
 		return Pos{File: d.file}
@@ -65,12 +74,16 @@ func (d *decoder) pos(n ast.Node) Pos {
 }
 
 func (d *decoder) errorf(p Pos, path, format string, args ...any) {
+	d.bad[path] = true
 	d.errs = append(d.errs, &Error{Pos: p, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 func join(path, key string) string {
 	if path == "" {
 		return key
+	}
+	if key == "" {
+		return path
 	}
 	return path + "." + key
 }

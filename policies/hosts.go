@@ -49,7 +49,11 @@ func ParseHostSpec(s string) (HostSpec, error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return HostSpec{}, fmt.Errorf("bad CIDR %q: %v", s, err)
+			msg := err.Error() // netip repeats the input; keep only the reason
+			if i := strings.LastIndex(msg, "): "); i >= 0 {
+				msg = msg[i+3:]
+			}
+			return HostSpec{}, fmt.Errorf("bad CIDR %q: %s", s, msg)
 		}
 		p = p.Masked()
 		if hostBits := p.Addr().BitLen() - p.Bits(); hostBits > 16 {

@@ -98,6 +98,7 @@ type fileResult struct {
 	diode    DiodeConfig
 	backends map[string]bool
 	policies []*Policy
+	fatal    bool // the file as a whole could not be read or parsed
 }
 
 // policyMeta remembers where a policy came from, for validation messages.
@@ -145,6 +146,11 @@ func Load(paths []string, opts LoadOptions) (*Config, error) {
 				glob.keyPos[k] = pos
 			}
 		}
+		for b := range r.d.bad {
+			if under(b, agentPath) || under(b, diodePath) {
+				glob.bad[b] = true
+			}
+		}
 		for b := range r.backends {
 			cfg.Backends[b] = true
 		}
@@ -164,16 +170,26 @@ func Load(paths []string, opts LoadOptions) (*Config, error) {
 		return a.Name < b.Name
 	})
 
+	// A file that could not be read as a whole leaves the merged view
+	// incomplete; checks across files would only add misleading errors.
+	whole := len(ferrs) == 0
+	for _, r := range results {
+		whole = whole && !r.fatal
+	}
 	applyGlobalDefaults(cfg, glob, opts.Getenv)
-	errs = append(errs, validateGlobal(cfg, glob)...)
+	if whole {
+		errs = append(errs, validateGlobal(cfg, glob)...)
+	}
 	for _, p := range cfg.Policies {
 		m := meta[p]
 		c := &checker{d: m.d, prefix: m.path}
-		if !cfg.Backends[p.Backend] {
-			c.keyErrf("", "backend %s is not enabled: add \"%s: {}\" under orb.backends (orb-agent requires it)", p.Backend, p.Backend)
+		if whole && !cfg.Backends[p.Backend] {
+			errs = append(errs, &Error{Pos: p.Source, Path: m.path, Msg: fmt.Sprintf(
+				"backend %s is not enabled: add \"%s: {}\" under orb.backends (orb-agent requires it)", p.Backend, p.Backend)})
 		}
 		if opts.Available != nil && !opts.Available(p.Backend) {
-			c.keyErrf("", "backend %s is not available yet in this build", p.Backend)
+			errs = append(errs, &Error{Pos: p.Source, Path: m.path, Msg: fmt.Sprintf(
+				"backend %s is not available yet in this build", p.Backend)})
 		}
 		normalise(p, c)
 		validatePolicy(p, c)
@@ -239,11 +255,13 @@ func loadFile(file string, opts LoadOptions, orb keyRoot) *fileResult {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		d.errorf(Pos{File: file}, "", "cannot read config: %v", unwrapPath(err))
+		r.fatal = true
 		return r
 	}
 	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		d.syntaxError(err)
+		r.fatal = true
 		return r
 	}
 	var body ast.Node
@@ -253,21 +271,24 @@ func loadFile(file string, opts LoadOptions, orb keyRoot) *fileResult {
 		}
 		if body != nil {
 			d.errorf(d.pos(doc.Body), "", "only one YAML document per file is allowed (document %d)", i+1)
+			r.fatal = true
 			return r
 		}
 		body = doc.Body
 	}
 	if body == nil || isNull(body) {
 		d.errorf(Pos{File: file, Line: 1, Column: 1}, "", "empty config: expected a mapping with key orb")
+		r.fatal = true
 		return r
 	}
 	d.collectAnchors(body)
 	var doc fileDoc
 	d.decode(body, reflect.ValueOf(&doc).Elem(), "", 0)
 	if doc.Orb == nil {
-		if isMapping(d.resolve(body)) {
+		if len(d.errs) == 0 {
 			d.errorf(d.pos(body), "", "missing top-level key orb")
 		}
+		r.fatal = true
 		return r
 	}
 	o := doc.Orb

@@ -65,16 +65,44 @@ func parentPath(p string) string {
 	return ""
 }
 
+// suppressed reports whether path is, contains or lies inside a value that
+// already failed to decode: one mistake gives one error, not a cascade.
+func (c *checker) suppressed(path string) bool {
+	for b := range c.d.bad {
+		if under(b, path) || under(path, b) {
+			return true
+		}
+	}
+	return false
+}
+
 // errf reports a bad value at the value.
 func (c *checker) errf(rel, format string, args ...any) {
 	p := c.full(rel)
+	if c.suppressed(p) {
+		return
+	}
 	c.errs = append(c.errs, &Error{Pos: c.find(p, false), Path: p, Msg: fmt.Sprintf(format, args...)})
 }
 
-// keyErrf reports a problem with a block (often a missing key) at its key.
+// keyErrf reports a problem with a block at its key.
 func (c *checker) keyErrf(rel, format string, args ...any) {
 	p := c.full(rel)
+	for b := range c.d.bad {
+		if under(p, b) {
+			return
+		}
+	}
 	c.errs = append(c.errs, &Error{Pos: c.find(p, true), Path: p, Msg: fmt.Sprintf(format, args...)})
+}
+
+// missing reports that block lacks field, unless field was written but
+// failed to decode (already reported).
+func (c *checker) missing(block, field, format string, args ...any) {
+	if c.d.bad[c.full(join(block, field))] {
+		return
+	}
+	c.keyErrf(block, format, args...)
 }
 
 func (c *checker) positive(rel string, v Seconds) bool {
@@ -101,7 +129,7 @@ func (c *checker) oneOf(rel, v string, allowed []string) bool {
 
 func (c *checker) host(rel, h string) HostSpec {
 	if h == "" {
-		c.keyErrf(parentPath(rel), "missing %s", rel[strings.LastIndex(rel, ".")+1:])
+		c.missing(parentPath(rel), rel[strings.LastIndex(rel, ".")+1:], "missing %s", rel[strings.LastIndex(rel, ".")+1:])
 		return HostSpec{}
 	}
 	spec, err := ParseHostSpec(h)
@@ -135,12 +163,12 @@ func (c *checker) defaults(rel string, d *Defaults) {
 	for i, ip := range d.InterfacePatterns {
 		r := fmt.Sprintf("%s.interface_patterns[%d]", rel, i)
 		if ip.Match == "" {
-			c.keyErrf(r, "missing match")
+			c.missing(r, "match", "missing match")
 		} else if _, err := regexp.Compile(ip.Match); err != nil {
 			c.errf(r+".match", "bad regular expression: %v", err)
 		}
 		if ip.Type == "" {
-			c.keyErrf(r, "missing type")
+			c.missing(r, "type", "missing type")
 		}
 	}
 }
@@ -257,10 +285,10 @@ func (c *checker) snmpAuth(rel string, a *SNMPAuth) {
 	}
 	switch a.ProtocolVersion {
 	case "":
-		c.keyErrf(rel, "missing protocol_version (SNMPv1, SNMPv2c or SNMPv3)")
+		c.missing(rel, "protocol_version", "missing protocol_version (SNMPv1, SNMPv2c or SNMPv3)")
 	case "SNMPv1", "SNMPv2c":
 		if !a.Community.IsSet() {
-			c.keyErrf(rel, "%s needs a community", a.ProtocolVersion)
+			c.missing(rel, "community", "%s needs a community", a.ProtocolVersion)
 		}
 		notUsed("with "+a.ProtocolVersion+" (SNMPv3 only)", map[string]bool{
 			"security_level": a.SecurityLevel != "", "username": a.Username != "",
@@ -271,11 +299,11 @@ func (c *checker) snmpAuth(rel string, a *SNMPAuth) {
 	case "SNMPv3":
 		notUsed("with SNMPv3 (use username and passphrases)", map[string]bool{"community": a.Community.IsSet()})
 		if a.Username == "" {
-			c.keyErrf(rel, "SNMPv3 needs a username")
+			c.missing(rel, "username", "SNMPv3 needs a username")
 		}
 		switch a.SecurityLevel {
 		case "":
-			c.keyErrf(rel, "SNMPv3 needs a security_level (noAuthNoPriv, authNoPriv or authPriv)")
+			c.missing(rel, "security_level", "SNMPv3 needs a security_level (noAuthNoPriv, authNoPriv or authPriv)")
 		case "noAuthNoPriv":
 			notUsed("at security_level noAuthNoPriv", map[string]bool{
 				"auth_protocol": a.AuthProtocol != "", "auth_passphrase": a.AuthPassphrase.IsSet(),
@@ -301,12 +329,12 @@ func (c *checker) snmpAuth(rel string, a *SNMPAuth) {
 // snmpSecret checks an auth_ or priv_ protocol and passphrase pair.
 func (c *checker) snmpSecret(rel, level, kind, proto string, pass Secret, protos []string) {
 	if proto == "" {
-		c.keyErrf(rel, "security_level %s needs %s_protocol (%s)", level, kind, strings.Join(protos, ", "))
+		c.missing(rel, kind+"_protocol", "security_level %s needs %s_protocol (%s)", level, kind, strings.Join(protos, ", "))
 	} else {
 		c.oneOf(rel+"."+kind+"_protocol", proto, protos)
 	}
 	if !pass.IsSet() {
-		c.keyErrf(rel, "security_level %s needs %s_passphrase", level, kind)
+		c.missing(rel, kind+"_passphrase", "security_level %s needs %s_passphrase", level, kind)
 	} else if len(pass.Reveal()) < 8 {
 		c.errf(rel+"."+kind+"_passphrase", "must be at least 8 characters (SNMPv3 rule)")
 	}
@@ -331,10 +359,10 @@ func validateDevice(p *DevicePolicy, c *checker) {
 			c.oneOf(r+".driver", s.Driver, deviceDrivers)
 		}
 		if s.Username == "" {
-			c.keyErrf(r, "missing username")
+			c.missing(r, "username", "missing username")
 		}
-		if !s.Password.IsSet() && s.OptionalArgs.KeyFile == "" {
-			c.keyErrf(r, "missing password or optional_args.key_file")
+		if !s.Password.IsSet() && s.OptionalArgs.KeyFile == "" && !c.d.bad[c.full(r+".optional_args.key_file")] {
+			c.missing(r, "password", "missing password or optional_args.key_file")
 		}
 		oa := s.OptionalArgs
 		if c.set(r + ".optional_args.port") {
@@ -377,15 +405,15 @@ func validateVCenter(p *VCenterPolicy, c *checker) {
 	c.defaults("config.defaults", &cf.Defaults)
 	s := &p.Scope
 	if s.URL == "" {
-		c.keyErrf("scope", "missing url")
+		c.missing("scope", "url", "missing url")
 	} else if u, err := url.Parse(s.URL); err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && s.Insecure) {
 		c.errf("scope.url", "must be an https:// URL with a host (http:// only with insecure: true)")
 	}
 	if s.Username == "" {
-		c.keyErrf("scope", "missing username")
+		c.missing("scope", "username", "missing username")
 	}
 	if !s.Password.IsSet() {
-		c.keyErrf("scope", "missing password")
+		c.missing("scope", "password", "missing password")
 	}
 }
 
@@ -397,12 +425,12 @@ func validateController(p *ControllerPolicy, c *checker) {
 	s := &p.Scope
 	need := func(ok bool, key string) {
 		if !ok {
-			c.keyErrf("scope", "kind %s needs %s", s.Kind, key)
+			c.missing("scope", key, "kind %s needs %s", s.Kind, key)
 		}
 	}
 	switch s.Kind {
 	case "":
-		c.keyErrf("scope", "missing kind (%s)", strings.Join(controllerKinds, " or "))
+		c.missing("scope", "kind", "missing kind (%s)", strings.Join(controllerKinds, " or "))
 		return
 	case "catalyst_center":
 		need(s.URL != "", "url")
