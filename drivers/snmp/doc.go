@@ -1,0 +1,20 @@
+// Package snmp is the snmp_discovery backend: it sweeps scope ranges with a
+// cheap credential-free probe, then walks the MIB-2 system group, ifTable,
+// ifXTable, IP-MIB, ENTITY-MIB and Q-BRIDGE (plus CISCO-VTP-MIB on Cisco) of
+// each responder and returns a driver-neutral inventory.
+//
+// Round trips, not CPU, dominate discovery across a WAN, so each table is
+// walked with one multi-column GETBULK stream (all needed columns of a table
+// advance in the same request) and the tables of one device are walked
+// concurrently on up to four sockets. One device therefore costs about the
+// round trips of its longest table, and never more requests than
+// snmpbulkwalk needs for the same columns.
+//
+// Decisions worth knowing:
+//   - IPv6 link-local addresses (fe80::/10) are dropped: they repeat on
+//     every device and interface and are not IPAM data.
+//   - CISCO-VTP-MIB VLANs 1002-1005 (the token-ring/FDDI defaults every
+//     Cisco switch carries) are dropped.
+//   - v1/v2c cannot tell a wrong community from an absent agent: both are
+//     silence, reported as "no response (wrong community or no agent?)".
+package snmp
