@@ -90,6 +90,9 @@ func newBatcher(info RequestInfo, maxEntities, maxBytes int) (*Batcher, error) {
 	return b, nil
 }
 
+// errOversize marks an entity no request can carry.
+var errOversize = errors.New("larger than any request may be")
+
 // semverCore is the part of a version Diode's sdk_version accepts.
 var semverCore = regexp.MustCompile(`^\d+\.\d+\.\d+`)
 
@@ -132,7 +135,7 @@ func (b *Batcher) Add(e *diodepb.Entity) (*diodepb.IngestRequest, error) {
 	es := entitySize(e)
 	if b.headerSize+es >= b.maxBytes {
 		kind, name := describe(e)
-		return nil, fmt.Errorf("entity %s %q is %d bytes encoded: no request under %d bytes can carry it", kind, name, es, b.maxBytes)
+		return nil, fmt.Errorf("entity %s %q is %d bytes encoded, %w (%d bytes with the request header)", kind, name, es, errOversize, b.maxBytes)
 	}
 	var out *diodepb.IngestRequest
 	var err error
