@@ -412,6 +412,8 @@ func catalystIfType(name, ifType string, kbps int64) string {
 		return "25gbase-x-sfp28"
 	case strings.HasPrefix(n, "tengig"):
 		return "10gbase-x-sfpp"
+	case strings.HasPrefix(n, "gigabitethernet"):
+		return "1000base-t"
 	case strings.HasPrefix(n, "fastethernet"):
 		return "100base-tx"
 	}
