@@ -8,12 +8,12 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -247,7 +247,7 @@ func TestGuestIPsAndTemplates(t *testing.T) {
 		n.IpConfig = &types.NetIpConfigInfo{IpAddress: []types.NetIpConfigInfoIpAddress{
 			{IpAddress: "192.0.2.5", PrefixLength: 24},
 			{IpAddress: "127.0.0.1", PrefixLength: 8}, // loopback: left out
-			{IpAddress: "fe80::1", PrefixLength: 64}, // link-local: left out
+			{IpAddress: "fe80::1", PrefixLength: 64},  // link-local: left out
 			{IpAddress: "2001:db8::5", PrefixLength: 64},
 		}}
 	})
