@@ -27,7 +27,7 @@ const Undefined = "undefined"
 // MapOptions steer Entities beyond the policy defaults.
 type MapOptions struct {
 	// Now stamps every Entity (Diode requires a timestamp in the past).
-	// Zero means time.Now().
+	// Zero means a millisecond before time.Now().
 	Now time.Time
 	// EmitPrefixes derives a Prefix from each address (options.emit_prefixes).
 	EmitPrefixes bool
@@ -130,7 +130,8 @@ type mapper struct {
 func newMapper(d policies.Defaults, o MapOptions, pats []compiledPattern) *mapper {
 	now := o.Now
 	if now.IsZero() {
-		now = time.Now()
+		// A millisecond back: Diode wants timestamps strictly in the past.
+		now = time.Now().Add(-time.Millisecond)
 	}
 	return &mapper{
 		d:    d,

@@ -152,7 +152,13 @@ func (r *Run) Add(ctx context.Context, t drivers.Target, inv *drivers.Inventory)
 			return 0, wrap(fmt.Errorf("override_defaults: %w", err))
 		}
 	}
-	m := newMapper(d, MapOptions{Now: r.p.cfg.Now(), EmitPrefixes: r.emitPrefixes, NetboxID: t.NetboxID},
+	// Diode rejects a timestamp that is not strictly in the past; on a
+	// coarse clock "now" can still equal the validator's now.
+	now := r.p.cfg.Now()
+	if wall := time.Now(); !now.Before(wall) {
+		now = wall.Add(-time.Millisecond)
+	}
+	m := newMapper(d, MapOptions{Now: now, EmitPrefixes: r.emitPrefixes, NetboxID: t.NetboxID},
 		compilePatterns(d.InterfacePatterns, &r.p.patterns))
 	ents := m.run(inv)
 

@@ -316,3 +316,25 @@ func TestRunOptionsAndOverrides(t *testing.T) {
 		t.Error("Begin(nil) accepted")
 	}
 }
+
+func TestRunTimestampsStayInThePast(t *testing.T) {
+	sink := newMemSink()
+	p := NewPipeline(sink, PipelineConfig{Now: func() time.Time { return time.Now().Add(time.Hour) }})
+	ctx := context.Background()
+	run, err := p.Begin(ctx, snmpPolicy(policies.Defaults{}), "run-clock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := run.Add(ctx, drivers.Target{Host: "10.0.0.1"}, ciscoSwitch())
+	if err != nil || n == 0 {
+		t.Fatalf("Add with a clock ahead: %d, %v", n, err)
+	}
+	if err := run.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range sink.requests()[0].Entities {
+		if !e.Timestamp.AsTime().Before(time.Now()) {
+			t.Fatalf("%s stamped %v, not in the past", kindName(e), e.Timestamp.AsTime())
+		}
+	}
+}
