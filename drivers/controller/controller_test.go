@@ -106,7 +106,11 @@ func checkGolden(t *testing.T, name string, inv *drivers.Inventory) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got = append(got, '\n')
+	goldenBytes(t, name, append(got, '\n'))
+}
+
+func goldenBytes(t *testing.T, name string, got []byte) {
+	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -118,7 +122,7 @@ func checkGolden(t *testing.T, name string, inv *drivers.Inventory) {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("inventory differs from %s (rerun with -update after checking):\n%s", path, firstDiff(string(want), string(got)))
+		t.Errorf("output differs from %s (rerun with -update after checking):\n%s", path, firstDiff(string(want), string(got)))
 	}
 }
 
@@ -133,13 +137,11 @@ func firstDiff(want, got string) string {
 			g = gl[i]
 		}
 		if w != g {
-			return "line " + itoa(i+1) + ":\n want: " + w + "\n  got: " + g
+			return "line " + jsonNum(i+1) + ":\n want: " + w + "\n  got: " + g
 		}
 	}
 	return ""
 }
-
-func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + jsonNum(i)) }
 
 func jsonNum(i int) string { b, _ := json.Marshal(i); return string(b) }
 
