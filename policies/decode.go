@@ -239,7 +239,7 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string, depth int) {
 		}
 	case t.Kind() == reflect.Map:
 		if !isMapping(n) {
-			d.typeError(n, path, "a mapping of "+kindNoun(t.Elem()))
+			d.typeError(n, path, "a mapping of "+listNoun(path, t.Elem()))
 			return
 		}
 		if v.IsNil() {

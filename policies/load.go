@@ -172,7 +172,7 @@ func Load(paths []string, opts LoadOptions) (*Config, error) {
 
 	// A file that could not be read as a whole leaves the merged view
 	// incomplete; checks across files would only add misleading errors.
-	whole := len(ferrs) == 0
+	whole := len(ferrs) == 0 && len(files) > 0
 	for _, r := range results {
 		whole = whole && !r.fatal
 	}
