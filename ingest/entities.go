@@ -49,7 +49,10 @@ type MapOptions struct {
 //   - Interface type: the first matching defaults.interface_patterns entry,
 //     else the driver's type, else defaults.interface.if_type, else "other".
 //   - Shared objects (Site, Manufacturer, DeviceType, Platform, DeviceRole,
-//     cluster types and groups) are emitted once per call.
+//     cluster types and groups) and derived Prefixes are emitted once per
+//     call. Prefixes skip /32 and /128 host routes and link-local networks.
+//   - Platform carries no manufacturer: NetBox would then refuse it for
+//     devices of another vendor.
 //   - Nested references are small matcher stubs; the full object rides on
 //     its own top-level entity.
 //
@@ -308,11 +311,10 @@ func normMAC(s string) string {
 // ---- devices ----
 
 type devCtx struct {
-	stub   *diodepb.Device // matcher stub for nested references
-	types  map[string]string
-	vlans  map[int]string
-	prefix map[string]struct{}
-	prefs  []prefixSeed
+	stub  *diodepb.Device // matcher stub for nested references
+	types map[string]string
+	vlans map[int]string
+	prefs []prefixSeed
 }
 
 type prefixSeed struct {
@@ -354,10 +356,10 @@ func (m *mapper) device(dev *drivers.Device, clusters map[string]*drivers.Cluste
 		}}})
 	}
 	if platform != "" && m.once("platform\x00"+platform) {
+		// No manufacturer on the platform: NetBox then refuses the
+		// platform for devices of any other vendor (ESXi on Dell and HPE).
 		m.emit(&diodepb.Entity{Entity: &diodepb.Entity_Platform{Platform: &diodepb.Platform{
-			Name: platform, Slug: Slugify(platform),
-			Manufacturer: &diodepb.Manufacturer{Name: mfr},
-			Tags:         m.tags,
+			Name: platform, Slug: Slugify(platform), Tags: m.tags,
 		}}})
 	}
 	if m.once("devicerole\x00" + role) {
@@ -416,7 +418,7 @@ func (m *mapper) device(dev *drivers.Device, clusters map[string]*drivers.Cluste
 	}
 	m.emit(&diodepb.Entity{Entity: &diodepb.Entity_Device{Device: full}})
 
-	dc := &devCtx{stub: stub, types: map[string]string{}, vlans: map[int]string{}, prefix: map[string]struct{}{}}
+	dc := &devCtx{stub: stub, types: map[string]string{}, vlans: map[int]string{}}
 	for i := range dev.Interfaces {
 		dc.types[dev.Interfaces[i].Name] = m.ifType(&dev.Interfaces[i])
 	}
@@ -542,7 +544,7 @@ func (m *mapper) ipAddress(a drivers.Address, vrf string) *diodepb.IPAddress {
 }
 
 // addPrefix records the network of an address for Prefix emission,
-// skipping host routes, link-local and zero-length networks.
+// skipping host routes, link-local, IPv4-mapped and zero-length networks.
 func (dc *devCtx) addPrefix(m *mapper, p netip.Prefix, vrf string) {
 	if !m.o.EmitPrefixes || !p.IsValid() {
 		return
@@ -554,11 +556,10 @@ func (dc *devCtx) addPrefix(m *mapper, p netip.Prefix, vrf string) {
 	}
 	vrf = first(vrf, m.d.Prefix.VRF)
 	n := p.Masked()
-	key := n.String() + "\x00" + vrf
-	if _, dup := dc.prefix[key]; dup {
+	// Deduplicated across the whole call: VMs of one cluster share networks.
+	if !m.once("prefix\x00" + n.String() + "\x00" + vrf) {
 		return
 	}
-	dc.prefix[key] = struct{}{}
 	dc.prefs = append(dc.prefs, prefixSeed{network: n, vrf: vrf})
 }
 
@@ -675,7 +676,7 @@ func (m *mapper) vm(v *drivers.VirtualMachine, clusters map[string]*drivers.Clus
 	}
 	m.emit(&diodepb.Entity{Entity: &diodepb.Entity_VirtualMachine{VirtualMachine: e}})
 
-	dc := &devCtx{prefix: map[string]struct{}{}}
+	dc := &devCtx{}
 	for i := range v.Interfaces {
 		vi := &v.Interfaces[i]
 		istub := &diodepb.VMInterface{Name: vi.Name, VirtualMachine: stub}

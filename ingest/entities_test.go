@@ -250,6 +250,16 @@ func TestPrefixDerivation(t *testing.T) {
 	if n != 12 {
 		t.Errorf("ip addresses = %d, want 12", n)
 	}
+	// Two VMs on one network: one prefix.
+	count := 0
+	for _, e := range Entities(vcenter(), policies.Defaults{}, MapOptions{Now: testNow, EmitPrefixes: true}) {
+		if e.GetPrefix().GetPrefix() == "10.30.0.0/24" {
+			count++
+		}
+	}
+	if count != 1 {
+		t.Errorf("10.30.0.0/24 emitted %d times, want once", count)
+	}
 	if ents := Entities(inv, policies.Defaults{}, MapOptions{Now: testNow}); len(index(ents, "prefix")) != 0 {
 		t.Error("prefixes emitted with EmitPrefixes=false")
 	}
