@@ -374,6 +374,18 @@ func (s *Spool) remove(k []byte) error {
 	return nil
 }
 
+// Has reports whether record id is still spooled (not acked or dropped).
+func (s *Spool) Has(id uint64) bool {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], id)
+	found := false
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket(bucketName).Get(k[:]) != nil
+		return nil
+	})
+	return found
+}
+
 // Depth reports what is waiting.
 func (s *Spool) Depth() (records, entities, bytes int64) {
 	s.mu.Lock()
