@@ -84,11 +84,12 @@ func New(p *policies.Policy, d drivers.Deps) (drivers.Driver, error) {
 		return nil, fmt.Errorf("policy %s: scope.kind %q: want %s or %s", name, sc.Kind, KindCatalyst, KindMist)
 	}
 	base, err := url.Parse(raw)
+	if err == nil && base.User != nil || strings.Contains(raw, "@") {
+		// Do not echo the value: it carries a password.
+		return nil, fmt.Errorf("policy %s: scope.url must not carry credentials; use username/password or token", name)
+	}
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
 		return nil, fmt.Errorf("policy %s: scope.url %q: want http(s)://host[:port][/path]", name, raw)
-	}
-	if base.User != nil {
-		return nil, fmt.Errorf("policy %s: scope.url must not carry credentials; use username/password or token", name)
 	}
 	base.Path = strings.TrimSuffix(base.Path, "/")
 	base.RawQuery, base.Fragment = "", ""

@@ -715,6 +715,7 @@ func TestNewValidation(t *testing.T) {
 		{"mist token", policies.ControllerScope{Kind: KindMist, OrgID: "o"}, "scope.token is required for mist"},
 		{"mist org", policies.ControllerScope{Kind: KindMist, Token: "t"}, "scope.org_id is required for mist"},
 		{"scheme", policies.ControllerScope{Kind: KindCatalyst, URL: "ftp://127.0.0.1", Username: "u", Password: "p"}, `scope.url "ftp://127.0.0.1": want http(s)://host[:port][/path]`},
+		{"url credentials", policies.ControllerScope{Kind: KindCatalyst, URL: "https://admin:" + pw + "@127.0.0.1", Username: "u", Password: "p"}, "scope.url must not carry credentials"},
 		{"proxy", policies.ControllerScope{Kind: KindMist, Token: "t", OrgID: "o", Proxy: policies.Secret("::" + pw)}, "scope.proxy: not a valid proxy URL"},
 		{"ca_file", policies.ControllerScope{Kind: KindMist, Token: "t", OrgID: "o", CAFile: "/nonexistent/ca.pem"}, "ca_file: open /nonexistent/ca.pem"},
 	} {
@@ -741,5 +742,39 @@ func TestNewValidation(t *testing.T) {
 func TestRegistered(t *testing.T) {
 	if _, ok := drivers.Lookup(policies.BackendController); !ok {
 		t.Fatal("controller_discovery not registered")
+	}
+}
+
+func TestRunTimeout(t *testing.T) {
+	c := startCatalyst(t, controllertest.Options{})
+	c.Delay(time.Minute)
+	p := policyFor(catalystScope(c))
+	p.RunTimeout = 200 * time.Millisecond
+	_, err := discover(t, newDriver(t, p, drivers.Deps{}))
+	want := "catalyst_center " + c.URL() + ": get token: POST /dna/system/api/v1/auth/token: context deadline exceeded"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+}
+
+func TestMetricsAndClose(t *testing.T) {
+	m := startMist(t, controllertest.Options{})
+	reg := prometheus.NewRegistry()
+	d1 := newDriver(t, policyFor(mistScope(m)), drivers.Deps{Metrics: reg})
+	p2 := policyFor(mistScope(m))
+	p2.Name = "other"
+	d2 := newDriver(t, p2, drivers.Deps{Metrics: reg}) // same registry: collectors are shared
+	for _, d := range []*Driver{d1, d2} {
+		if _, err := discover(t, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	perPolicy := float64(len(m.Requests()) / 2)
+	if got := testutil.ToFloat64(d1.m.requests.WithLabelValues("ctl-test", KindMist, "200")); got != perPolicy {
+		t.Errorf("requests of ctl-test = %v, want %v", got, perPolicy)
+	}
+	d1.Close()
+	if n := testutil.CollectAndCount(d2.m.requests, "orbd_controller_requests_total"); n != 1 {
+		t.Errorf("%d series after closing one policy, want only the other's", n)
 	}
 }

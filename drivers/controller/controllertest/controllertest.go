@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -66,7 +68,16 @@ type recorder struct {
 	reqs     []Request
 	faults   []fault
 	malform  map[string]bool
+	delay    time.Duration
 	maxLimit int
+}
+
+// Delay holds every later answer for d (or until the client gives up),
+// like a controller that hangs.
+func (r *recorder) Delay(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delay = d
 }
 
 // URL is the server's base URL.
@@ -162,12 +173,23 @@ func (r *recorder) wrap(h http.Handler) http.Handler {
 			}
 		}
 		bad := r.malform[req.URL.Path]
+		delay := r.delay
 		r.mu.Unlock()
 		defer func() {
 			r.mu.Lock()
 			r.reqs = append(r.reqs, Request{Method: req.Method, Path: req.URL.Path, RawQuery: req.URL.RawQuery, Time: now, Status: sw.status})
 			r.mu.Unlock()
 		}()
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-req.Context().Done():
+				t.Stop()
+				sw.status = 499 // client closed the request
+				return
+			case <-t.C:
+			}
+		}
 		if f != nil {
 			if f.retryAfter != "" {
 				sw.Header().Set("Retry-After", f.retryAfter)
@@ -196,10 +218,14 @@ func (r *recorder) start(h http.Handler, opts Options, defLimit int) {
 	if r.maxLimit <= 0 {
 		r.maxLimit = defLimit
 	}
+	r.srv = httptest.NewUnstartedServer(r.wrap(h))
+	// Handshake failures are what the wrong-CA tests provoke; keep them
+	// out of the test output.
+	r.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if opts.TLS {
-		r.srv = httptest.NewTLSServer(r.wrap(h))
+		r.srv.StartTLS()
 	} else {
-		r.srv = httptest.NewServer(r.wrap(h))
+		r.srv.Start()
 	}
 }
 
