@@ -398,6 +398,9 @@ func (m *mapper) device(dev *drivers.Device, clusters map[string]*drivers.Cluste
 	if dev.Cluster != "" {
 		full.Cluster = clusterStub(dev.Cluster, clusters)
 	}
+	if dev.Config != "" { // only present when the policy asked; drivers mask secrets
+		full.Config = &diodepb.DeviceConfig{Running: []byte(dev.Config)}
+	}
 	if dev.MgmtAddress.IsValid() {
 		mgmt := dev.MgmtAddress.Unmap()
 	find:

@@ -286,6 +286,9 @@ func TestStubsStaySmall(t *testing.T) {
 	if dev.GetPrimaryIp4().GetAddress() != "10.10.0.2/24" || dev.GetPrimaryIp4().GetVrf().GetName() != "Mgmt-vrf" {
 		t.Errorf("primary_ip4 = %v", dev.GetPrimaryIp4())
 	}
+	if got := string(dev.GetConfig().GetRunning()); got != ciscoSwitch().Devices[0].Config {
+		t.Errorf("running config = %q", got)
+	}
 	if dev.GetPrimaryIp6() != nil {
 		t.Errorf("primary_ip6 = %v, want none", dev.GetPrimaryIp6())
 	}

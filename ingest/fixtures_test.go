@@ -43,6 +43,7 @@ func ciscoSwitch() *drivers.Inventory {
 		Description:  "Cisco IOS Software [Amsterdam], Catalyst L3 Switch Software",
 		Location:     "AMS1 row 3",
 		MgmtAddress:  netip.MustParseAddr("10.10.0.2"),
+		Config:       "hostname sw-ams1-01\nsnmp-server community <removed> RO\n",
 		VLANs: []drivers.VLAN{
 			{VID: 1, Name: "default"},
 			{VID: 10, Name: "users"},
