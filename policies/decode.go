@@ -453,7 +453,20 @@ type keyRoot struct {
 	index  map[string][]string // key → relative parent paths ("config", "scope.targets[]")
 }
 
+var indexCache sync.Map // reflect.Type → map[string][]string; read-only once built
+
+// schemaIndex maps every key under t to the relative paths it may appear at.
+// The result is shared: callers must not modify it.
 func schemaIndex(t reflect.Type) map[string][]string {
+	if idx, ok := indexCache.Load(t); ok {
+		return idx.(map[string][]string)
+	}
+	idx := buildIndex(t)
+	indexCache.Store(t, idx)
+	return idx
+}
+
+func buildIndex(t reflect.Type) map[string][]string {
 	idx := map[string][]string{}
 	var walk func(t reflect.Type, rel string, depth int)
 	walk = func(t reflect.Type, rel string, depth int) {

@@ -82,7 +82,7 @@ func TestInvalid(t *testing.T) {
 			"4:37: orb.backends.common.diode.proxy: must be an http:// or https:// proxy URL with a host",
 		}},
 		{"diode-target", []string{
-			"4:23: orb.backends.common.diode.target: must be a grpc://, grpcs://, http:// or https:// URL with a host (got \"tcp://diode.example.com:443\")",
+			"4:23: orb.backends.common.diode.target: must be a grpc://, grpcs://, http:// or https:// URL with a host",
 		}},
 		{"duplicate-key", []string{
 			"11:11: orb.policies.snmp_discovery.core.config.timeout: duplicate key \"timeout\" (first at line 10)",

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -74,8 +75,8 @@ func policyType(backend string) reflect.Type {
 
 // orbIndex knows where every key of the whole file lives, so a key put at the
 // wrong level is reported with the right place.
-func orbIndex() keyRoot {
-	idx := schemaIndex(reflect.TypeFor[fileDoc]())
+var orbIndex = sync.OnceValue(func() keyRoot {
+	idx := buildIndex(reflect.TypeFor[fileDoc]())
 	add := func(t reflect.Type, prefix string) {
 		for k, locs := range schemaIndex(t) {
 			for _, l := range locs {
@@ -88,7 +89,7 @@ func orbIndex() keyRoot {
 		add(policyType(b), "orb.policies."+b+".<name>")
 	}
 	return keyRoot{index: idx}
-}
+})
 
 // fileResult is one file, decoded but not yet merged.
 type fileResult struct {
@@ -454,5 +455,8 @@ func mergeFields(dst, src reflect.Value, prefix string, d, glob *decoder) {
 
 // under reports whether path p is prefix or inside it.
 func under(p, prefix string) bool {
-	return p == prefix || strings.HasPrefix(p, prefix+".") || strings.HasPrefix(p, prefix+"[")
+	if !strings.HasPrefix(p, prefix) {
+		return false
+	}
+	return len(p) == len(prefix) || p[len(prefix)] == '.' || p[len(prefix)] == '['
 }

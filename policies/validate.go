@@ -202,7 +202,7 @@ func validateGlobal(cfg *Config, glob *decoder) []*Error {
 		u, err := url.Parse(dd.Target)
 		ok := err == nil && u.Host != "" && slices.Contains([]string{"grpc", "grpcs", "http", "https"}, u.Scheme)
 		if !ok {
-			c.errf(diodePath+".target", "must be a grpc://, grpcs://, http:// or https:// URL with a host (got %q)", dd.Target)
+			c.errf(diodePath+".target", "must be a grpc://, grpcs://, http:// or https:// URL with a host")
 		}
 	} else if !dd.DryRun {
 		c.keyErrf(diodePath, "missing target (required unless dry_run is true)")
