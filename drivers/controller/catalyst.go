@@ -243,22 +243,13 @@ type devSite struct {
 	depth          int
 }
 
-// sites maps device id → site. When every device carries its
-// siteNameHierarchy the site calls are skipped; otherwise the site list
-// and each site's membership are read, and the deepest site wins.
+// sites maps device id → site. The site list (paged, a few calls) gives
+// names and types; membership is then read per site only when some device
+// does not carry its siteNameHierarchy (newer releases do), and the
+// deepest site a device is a member of wins.
 func (s *catalystSession) sites(ctx context.Context, devs []catDevice) (map[string]devSite, error) {
 	out := map[string]devSite{}
-	complete := len(devs) > 0
-	for i := range devs {
-		h := devs[i].SiteNameHierarchy
-		if h == "" {
-			complete = false
-			continue
-		}
-		parts := strings.Split(h, "/")
-		out[devs[i].key()] = devSite{Site: parts[len(parts)-1], depth: len(parts)}
-	}
-	if complete || len(devs) == 0 {
+	if len(devs) == 0 {
 		return out, nil
 	}
 	sites, err := pagedCatalyst[catSite](ctx, s, catSitePath)
@@ -266,8 +257,26 @@ func (s *catalystSession) sites(ctx context.Context, devs []catDevice) (map[stri
 		return nil, fmt.Errorf("list sites: %w", err)
 	}
 	byID := make(map[string]*catSite, len(sites))
+	byHier := make(map[string]*catSite, len(sites))
 	for i := range sites {
 		byID[sites[i].ID] = &sites[i]
+		byHier[sites[i].SiteNameHierarchy] = &sites[i]
+	}
+	complete := true
+	for i := range devs {
+		h := strings.TrimSpace(devs[i].SiteNameHierarchy)
+		switch st, ok := byHier[h]; {
+		case h == "":
+			complete = false
+		case ok:
+			out[devs[i].key()] = siteOf(st, byID)
+		default:
+			parts := strings.Split(h, "/")
+			out[devs[i].key()] = devSite{Site: parts[len(parts)-1], depth: len(parts)}
+		}
+	}
+	if complete {
+		return out, nil
 	}
 	for i := range sites {
 		st := &sites[i]

@@ -183,6 +183,7 @@ func TestCatalystInventory(t *testing.T) {
 		pageSize int // 0: driver default
 		tls      bool
 		perDev   bool
+		hier     bool // devices carry siteNameHierarchy: no membership calls
 		// request counts expected on the server
 		devPages, ifPages, sitePages int
 	}{
@@ -190,9 +191,10 @@ func TestCatalystInventory(t *testing.T) {
 		// 7 devices by 3: 3+3+1; 30 interfaces by 3: ten full pages and an empty one; 6 sites: 3+3+0.
 		{name: "pages of 3 over TLS", pageSize: 3, tls: true, devPages: 3, ifPages: 11, sitePages: 3},
 		{name: "per-device interfaces", perDev: true, devPages: 1, sitePages: 1},
+		{name: "siteNameHierarchy in devices", hier: true, devPages: 1, ifPages: 1, sitePages: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := controllertest.Options{TLS: tc.tls}
+			opts := controllertest.Options{TLS: tc.tls, SiteHierarchy: tc.hier}
 			if tc.pageSize > 0 {
 				opts.MaxLimit = tc.pageSize
 			}
@@ -226,8 +228,12 @@ func TestCatalystInventory(t *testing.T) {
 			if n := c.Count("/dna/intent/api/v1/site"); n != tc.sitePages {
 				t.Errorf("site requests = %d, want %d", n, tc.sitePages)
 			}
-			if n := c.Count("/dna/intent/api/v1/membership/"); n != 6 {
-				t.Errorf("membership requests = %d, want one per site (6)", n)
+			wantMember := 6 // one per site
+			if tc.hier {
+				wantMember = 0
+			}
+			if n := c.Count("/dna/intent/api/v1/membership/"); n != wantMember {
+				t.Errorf("membership requests = %d, want %d", n, wantMember)
 			}
 			bulk, per := 0, 0
 			for _, r := range c.Requests() {

@@ -32,7 +32,7 @@ type Catalyst struct {
 // NewCatalyst starts a Catalyst Center server with the embedded fixture.
 func NewCatalyst(opts Options) (*Catalyst, error) {
 	c := &Catalyst{Username: "orbd", Password: "C4talyst!" + newToken()[:8], tokens: map[string]bool{}, siteParent: map[string]string{}}
-	if err := c.load(); err != nil {
+	if err := c.load(opts.SiteHierarchy); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
@@ -60,7 +60,7 @@ func (c *Catalyst) ExpireTokens() {
 	c.tokens = map[string]bool{}
 }
 
-func (c *Catalyst) load() error {
+func (c *Catalyst) load(withHierarchy bool) error {
 	var devs, ifs struct {
 		Response []json.RawMessage `json:"response"`
 	}
@@ -87,11 +87,34 @@ func (c *Catalyst) load() error {
 		_ = json.Unmarshal(it, &x)
 		c.ifDevice = append(c.ifDevice, x.DeviceID)
 	}
+	hier := map[string]string{}
 	for _, s := range c.sites {
-		var x struct{ ID, ParentID string }
+		var x struct{ ID, ParentID, SiteNameHierarchy string }
 		_ = json.Unmarshal(s, &x)
 		c.siteIDs = append(c.siteIDs, x.ID)
 		c.siteParent[x.ID] = x.ParentID
+		hier[x.ID] = x.SiteNameHierarchy
+	}
+	if withHierarchy {
+		for sid, ids := range c.members {
+			for _, id := range ids {
+				for i, did := range c.deviceIDs {
+					if did != id {
+						continue
+					}
+					var rec map[string]any
+					if err := json.Unmarshal(c.devices[i], &rec); err != nil {
+						return err
+					}
+					rec["siteNameHierarchy"] = hier[sid]
+					b, err := json.Marshal(rec)
+					if err != nil {
+						return err
+					}
+					c.devices[i] = b
+				}
+			}
+		}
 	}
 	return nil
 }

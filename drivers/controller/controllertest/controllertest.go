@@ -52,6 +52,9 @@ type Options struct {
 	// 400 above it (real limit 500); Mist caps the page to it and says so
 	// in X-Page-Limit (real cap 1000).
 	MaxLimit int
+	// SiteHierarchy adds siteNameHierarchy to Catalyst device records, as
+	// newer releases do, so clients can skip the membership calls.
+	SiteHierarchy bool
 }
 
 type fault struct {
