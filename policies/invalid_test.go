@@ -137,6 +137,9 @@ func TestInvalid(t *testing.T) {
 		{"missing-orb", []string{
 			"1:1: agent: key \"agent\" does not belong here; it goes under orb",
 		}},
+		{"no-diode", []string{
+			"2:3: orb.backends.common.diode: missing target (required unless dry_run is true)",
+		}},
 		{"policy-name", []string{
 			"8:7: orb.policies.snmp_discovery.core switches: policy name \"core switches\" may only contain letters, digits, _, . and -",
 		}},
@@ -264,9 +267,11 @@ func TestInvalid(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, tc := range tests {
+		seen["testdata/invalid-"+tc.name+".yaml"] = true
+	}
+	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			file := "testdata/invalid-" + tc.name + ".yaml"
-			seen[file] = true
 			cfg, err := Load([]string{file}, LoadOptions{Getenv: noEnv})
 			if err == nil {
 				t.Fatalf("Load(%s) succeeded with %d policies, want errors", file, len(cfg.Policies))

@@ -133,7 +133,12 @@ func Load(paths []string, opts LoadOptions) (*Config, error) {
 	}
 
 	cfg := &Config{Files: files, Labels: map[string]string{}, Backends: map[string]bool{}}
-	glob := newDecoder("", nil) // merged positions of orb.agent and diode keys
+	// glob holds the merged positions of orb.agent and diode keys; a key no
+	// file wrote is reported against the last file, the one that would win.
+	glob := newDecoder("", nil)
+	if len(files) > 0 {
+		glob.file = files[len(files)-1]
+	}
 	byKey := map[string]*Policy{}
 	meta := map[*Policy]policyMeta{}
 	for _, r := range results {
