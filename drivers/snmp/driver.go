@@ -445,22 +445,30 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 	if err != nil {
 		return nil, 0, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	// wctx stops the other walks when one fails; ctx stays the caller's so
+	// errors can tell a cancelled run from a timeout.
+	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	s0, close0, err := d.session(ctx, t, a, nil, &count)
+	s0, close0, err := d.session(wctx, t, a, nil, &count)
 	if err != nil {
 		return nil, count.Load(), fmt.Errorf("target %s: %w", t, err)
 	}
 	defer close0()
 	sys, err := getSystem(s0)
 	if err != nil {
-		return nil, count.Load(), fmt.Errorf("target %s: get system group: %w", t, d.explain(ctx, a, err))
+		return nil, count.Load(), fmt.Errorf("target %s: get system group: %w", t, d.explain(ctx, a, err, true))
 	}
 
 	tables := tablesFor(sys.objectID)
 	results := make([][]varbind, len(tables))
-	errs := make([]error, len(tables))
+	// The first failure is the cause; walks cancelled after it are noise.
+	var failOnce sync.Once
+	var failErr error
+	fail := func(unit string, err error) {
+		failOnce.Do(func() { failErr = fmt.Errorf("%s: %w", unit, err) })
+		cancel()
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	workers := min(maxSessions, len(tables))
@@ -470,13 +478,9 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 			defer wg.Done()
 			s := s0
 			if w > 0 {
-				sess, closeS, serr := d.session(ctx, t, a, s0, &count)
+				sess, closeS, serr := d.session(wctx, t, a, s0, &count)
 				if serr != nil {
-					// Record against the first table this worker would take.
-					if i := int(next.Add(1) - 1); i < len(tables) {
-						errs[i] = serr
-					}
-					cancel()
+					fail("open session", serr)
 					return
 				}
 				defer closeS()
@@ -484,7 +488,7 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 			}
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(tables) || ctx.Err() != nil {
+				if i >= len(tables) || wctx.Err() != nil {
 					return
 				}
 				var rows []varbind
@@ -493,8 +497,7 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 					return nil
 				})
 				if err != nil {
-					errs[i] = err
-					cancel()
+					fail("walk "+tables[i].name, d.explain(ctx, a, err, false))
 					return
 				}
 				results[i] = rows
@@ -502,10 +505,8 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 		}()
 	}
 	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return nil, count.Load(), fmt.Errorf("target %s: walk %s: %w", t, tables[i].name, d.explain(ctx, a, err))
-		}
+	if failErr != nil {
+		return nil, count.Load(), fmt.Errorf("target %s: %w", t, failErr)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, count.Load(), fmt.Errorf("target %s: %w", t, err)
@@ -519,7 +520,9 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 }
 
 // explain turns gosnmp errors into what an operator can act on.
-func (d *Driver) explain(ctx context.Context, a resolvedAuth, err error) error {
+// first marks the opening GET, where silence most likely means a wrong
+// community; later silence is just a timeout of that walk.
+func (d *Driver) explain(ctx context.Context, a resolvedAuth, err error, first bool) error {
 	switch {
 	case errors.Is(err, gosnmp.ErrWrongDigest):
 		return fmt.Errorf("authentication failed (wrong auth passphrase or protocol): %w", err)
@@ -536,12 +539,29 @@ func (d *Driver) explain(ctx context.Context, a resolvedAuth, err error) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if !first {
+			return err
+		}
 		if a.version != gosnmp.Version3 {
 			return fmt.Errorf("no response (wrong community or no agent?): %w", err)
 		}
 		return fmt.Errorf("no response: %w", err)
 	}
+	if isMalformed(err) {
+		return fmt.Errorf("malformed response (not SNMP?): %w", err)
+	}
 	return err
+}
+
+// isMalformed recognises gosnmp's decoding errors.
+func isMalformed(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"packet", "unmarshal", "parsing", "decode", "invalid"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func isTimeout(err error) bool {

@@ -102,3 +102,5 @@ func golden(t *testing.T, name string, v any) {
 func one(port int) []policies.SNMPTarget {
 	return []policies.SNMPTarget{{Host: "127.0.0.1", Port: port}}
 }
+
+func writeFileErr(path, body string) error { return os.WriteFile(path, []byte(body), 0o644) }

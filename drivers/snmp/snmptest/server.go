@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,7 @@ type config struct {
 	garbage   bool
 	v3Users   map[string]bool
 	engineID  string
+	silentOn  []string
 }
 
 // Option configures a Server.
@@ -52,6 +54,12 @@ func WithDrop() Option { return func(o *config) { o.drop = true } }
 
 // WithGarbage answers every request with bytes that are not SNMP.
 func WithGarbage() Option { return func(o *config) { o.garbage = true } }
+
+// WithSilentOn ignores requests naming an OID under prefix (".1.3.6.1.2.1.31"),
+// so a walk of that subtree times out while the rest of the agent answers.
+func WithSilentOn(prefix string) Option {
+	return func(o *config) { o.silentOn = append(o.silentOn, strings.TrimSuffix(prefix, ".")+".") }
+}
 
 // WithV3User adds an SNMPv3 user served at noAuthNoPriv. Users with
 // authentication are not implemented (tests use net-snmp snmpd for those).
@@ -194,6 +202,13 @@ func (s *Server) handle(in []byte) []byte {
 	case gosnmp.GetRequest, gosnmp.GetNextRequest, gosnmp.GetBulkRequest:
 	default:
 		return nil
+	}
+	for _, vb := range req.Variables {
+		for _, p := range s.cfg.silentOn {
+			if strings.HasPrefix(vb.Name+".", p) {
+				return nil
+			}
+		}
 	}
 	resp := &gosnmp.SnmpPacket{
 		Version:   req.Version,
