@@ -74,13 +74,13 @@ type Closer interface {
 
 // Deps are what the agent hands to a driver factory.
 type Deps struct {
-	Logger   *slog.Logger
+	Logger *slog.Logger
 	// Metrics is scoped to the policy: the agent adds the constant label
 	// policy="<name>" to everything registered here and unregisters it all
 	// when the policy is removed or changed. Drivers must not add a
 	// "policy" label of their own. Never nil from the agent.
-	Metrics prometheus.Registerer
-	StateDir string                // writable; e.g. known_hosts for accept-new
+	Metrics  prometheus.Registerer
+	StateDir string // writable; e.g. known_hosts for accept-new
 	// CloudProxy is the proxy for cloud APIs (Mist), from the Diode
 	// config's proxy or the environment; nil means direct.
 	CloudProxy *url.URL
