@@ -166,20 +166,7 @@ func New(cfg policies.DiodeConfig, o Options) (*Sink, error) {
 
 	dialer := ep.Dialer()
 	dialer.Dial = o.Dial
-	var creds credentials.TransportCredentials = insecure.NewCredentials()
-	if ep.TLS {
-		creds = credentials.NewTLS(ep.TLSConfig.Clone())
-	}
-	prefix := ep.Prefix
-	conn, err := grpc.NewClient("passthrough:///"+ep.Addr(),
-		grpc.WithTransportCredentials(creds),
-		// passthrough hands the NAME to the dialer: the proxy resolves it.
-		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "tcp", addr)
-		}),
-		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-			return invoker(ctx, prefix+method, req, reply, cc, opts...)
-		}),
+	conn, err := NewConn(ep, dialer,
 		grpc.WithStatsHandler(traceHandler{}),
 		grpc.WithUserAgent("orbd/"+o.Version),
 		grpc.WithConnectParams(grpc.ConnectParams{
@@ -204,6 +191,32 @@ func New(cfg policies.DiodeConfig, o Options) (*Sink, error) {
 		s.spool, s.ownSpool = sp, true
 	}
 	return s, nil
+}
+
+// NewConn creates (without dialling) the one ClientConn to the endpoint:
+// TLS or plaintext per scheme, connections through dialer (so the proxy
+// resolves the target name), and the path prefix prepended to every method.
+func NewConn(ep *Endpoint, dialer *ProxyDialer, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
+	var creds credentials.TransportCredentials = insecure.NewCredentials()
+	if ep.TLS {
+		creds = credentials.NewTLS(ep.TLSConfig.Clone())
+	}
+	prefix := ep.Prefix
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			return dialer.DialContext(ctx, "tcp", addr)
+		}),
+		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			return invoker(ctx, prefix+method, req, reply, cc, opts...)
+		}),
+		grpc.WithStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			return streamer(ctx, desc, cc, prefix+method, opts...)
+		}),
+	}
+	// passthrough hands the NAME to the dialer: with a proxy, the proxy
+	// resolves it.
+	return grpc.NewClient("passthrough:///"+ep.Addr(), append(opts, extra...)...)
 }
 
 // Endpoint exposes the resolved addressing (for logs and doctor).
