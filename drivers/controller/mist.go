@@ -299,8 +299,17 @@ func firstNonEmpty(vs ...string) string {
 
 // normMAC lowercases and strips separators: Mist writes "5c5b35000a01".
 func normMAC(m string) string {
-	m = strings.ToLower(m)
-	return strings.NewReplacer(":", "", "-", "", ".", "").Replace(m)
+	b := make([]byte, 0, len(m))
+	for i := 0; i < len(m); i++ {
+		switch c := m[i]; {
+		case c == ':' || c == '-' || c == '.':
+		case 'A' <= c && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // colonMAC turns "5c5b35000a01" into "5c:5b:35:00:0a:01".

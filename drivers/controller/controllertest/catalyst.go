@@ -32,7 +32,7 @@ type Catalyst struct {
 // NewCatalyst starts a Catalyst Center server with the embedded fixture.
 func NewCatalyst(opts Options) (*Catalyst, error) {
 	c := &Catalyst{Username: "orbd", Password: "C4talyst!" + newToken()[:8], tokens: map[string]bool{}, siteParent: map[string]string{}}
-	if err := c.load(opts.SiteHierarchy); err != nil {
+	if err := c.load(opts.SiteHierarchy, opts.Replicas); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
@@ -60,7 +60,7 @@ func (c *Catalyst) ExpireTokens() {
 	c.tokens = map[string]bool{}
 }
 
-func (c *Catalyst) load(withHierarchy bool) error {
+func (c *Catalyst) load(withHierarchy bool, replicas int) error {
 	var devs, ifs struct {
 		Response []json.RawMessage `json:"response"`
 	}
@@ -77,6 +77,9 @@ func (c *Catalyst) load(withHierarchy bool) error {
 		}
 	}
 	c.devices, c.interfaces, c.sites = devs.Response, ifs.Response, sites.Response
+	if err := c.replicate(replicas); err != nil {
+		return err
+	}
 	for _, d := range c.devices {
 		var x struct{ ID string }
 		_ = json.Unmarshal(d, &x)
@@ -229,4 +232,50 @@ func nonNil(s []json.RawMessage) []json.RawMessage {
 		return []json.RawMessage{}
 	}
 	return s
+}
+
+// replicate adds copies r1-…, keeping each copy in its original's site.
+func (c *Catalyst) replicate(n int) error {
+	baseDevs, baseIfs := c.devices, c.interfaces
+	for r := 1; r < n; r++ {
+		suffix := fmt.Sprintf("-r%d", r)
+		for _, raw := range baseDevs {
+			rec, err := edit(raw, func(m map[string]any) {
+				id, _ := m["id"].(string)
+				m["id"], m["instanceUuid"] = id+suffix, id+suffix
+				m["hostname"] = fmt.Sprintf("r%d-%v", r, m["hostname"])
+				for sid, ids := range c.members {
+					for _, x := range ids {
+						if x == id {
+							c.members[sid] = append(c.members[sid], id+suffix)
+						}
+					}
+				}
+			})
+			if err != nil {
+				return err
+			}
+			c.devices = append(c.devices, rec)
+		}
+		for _, raw := range baseIfs {
+			rec, err := edit(raw, func(m map[string]any) {
+				m["id"] = fmt.Sprintf("%v%s", m["id"], suffix)
+				m["deviceId"] = fmt.Sprintf("%v%s", m["deviceId"], suffix)
+			})
+			if err != nil {
+				return err
+			}
+			c.interfaces = append(c.interfaces, rec)
+		}
+	}
+	return nil
+}
+
+func edit(raw json.RawMessage, f func(map[string]any)) (json.RawMessage, error) {
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	f(m)
+	return json.Marshal(m)
 }

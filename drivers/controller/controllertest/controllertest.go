@@ -55,6 +55,10 @@ type Options struct {
 	// SiteHierarchy adds siteNameHierarchy to Catalyst device records, as
 	// newer releases do, so clients can skip the membership calls.
 	SiteHierarchy bool
+	// Replicas > 1 multiplies the fixture's devices (with their
+	// interfaces, memberships and stats) under new names, ids and MACs,
+	// for benchmarks.
+	Replicas int
 }
 
 type fault struct {

@@ -27,7 +27,7 @@ type Mist struct {
 // NewMist starts a Mist API server with the embedded fixture.
 func NewMist(opts Options) (*Mist, error) {
 	m := &Mist{Token: "mist-" + newToken()}
-	if err := m.load(); err != nil {
+	if err := m.load(opts.Replicas); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
@@ -38,7 +38,7 @@ func NewMist(opts Options) (*Mist, error) {
 	return m, nil
 }
 
-func (m *Mist) load() error {
+func (m *Mist) load(replicas int) error {
 	var org struct {
 		OrgID string `json:"org_id"`
 	}
@@ -52,6 +52,33 @@ func (m *Mist) load() error {
 		}
 	}
 	m.OrgID = org.OrgID
+	baseInv, baseStats := m.inventory, m.stats
+	for r := 1; r < replicas; r++ {
+		ren := func(x map[string]any) {
+			mac, _ := x["mac"].(string)
+			if len(mac) == 12 {
+				x["mac"] = fmt.Sprintf("%04x", r) + mac[4:]
+			}
+			if name, _ := x["name"].(string); name != "" {
+				x["name"] = fmt.Sprintf("r%d-%s", r, name)
+			}
+			x["id"] = fmt.Sprintf("%v-r%d", x["id"], r)
+		}
+		for _, raw := range baseInv {
+			rec, err := edit(raw, ren)
+			if err != nil {
+				return err
+			}
+			m.inventory = append(m.inventory, rec)
+		}
+		for _, raw := range baseStats {
+			rec, err := edit(raw, ren)
+			if err != nil {
+				return err
+			}
+			m.stats = append(m.stats, rec)
+		}
+	}
 	for _, s := range m.sites {
 		var x struct{ ID string }
 		_ = json.Unmarshal(s, &x)
