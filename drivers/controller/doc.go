@@ -10,6 +10,13 @@
 //     type, then per-site device stats, paged by limit/page with the
 //     X-Page-* response headers.
 //
+// Requests per run, Catalyst Center: 1 token + ⌈(D+1)/500⌉ device pages
+// + ⌈(I+1)/500⌉ interface pages (the bulk list, the fewest calls; on a
+// 404 it falls back to one call per device) + the site list + one
+// membership call per site, skipped when every device carries
+// siteNameHierarchy. Mist: the site list + one inventory walk per device
+// type + one stats walk per site, pages of 100.
+//
 // One policy is one controller, hence one target. Both clients retry 429
 // and 503 answers after Retry-After (seconds or an HTTP date), waiting on
 // the run's context, and never put credentials in errors or logs. Mist is a
