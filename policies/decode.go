@@ -27,7 +27,11 @@ type decoder struct {
 	valPos  map[string]Pos  // where the value of a path starts
 	anchors map[string]ast.Node
 	roots   []keyRoot // where to look when a key is unknown here
+	merging map[ast.Node]bool // << sources being expanded, to catch cycles
+	merges  int
 }
+
+const maxMerges = 10000
 
 // rawNode lets the walker hand a subtree back undecoded (orb.backends,
 // orb.policies), whose keys are data rather than schema.
@@ -52,6 +56,7 @@ func newDecoder(file string, x *expander) *decoder {
 		keyPos:  map[string]Pos{},
 		valPos:  map[string]Pos{},
 		anchors: map[string]ast.Node{},
+		merging: map[ast.Node]bool{},
 	}
 }
 
@@ -186,6 +191,20 @@ func (d *decoder) mergeSource(n ast.Node, path string) []entry {
 	n = d.resolve(n)
 	switch n.(type) {
 	case *ast.MappingNode, *ast.MappingValueNode:
+		// A mapping that merges itself, directly or through others, would
+		// never end; many merges of merges could blow up. Bound both.
+		if d.merging[n] {
+			d.errorf(d.pos(n), path, "<< merge key refers to the mapping that contains it")
+			return nil
+		}
+		if d.merges++; d.merges > maxMerges {
+			if d.merges == maxMerges+1 {
+				d.errorf(d.pos(n), path, "more than %d << merges in one file", maxMerges)
+			}
+			return nil
+		}
+		d.merging[n] = true
+		defer delete(d.merging, n)
 		return d.entries(n, path)
 	}
 	d.errorf(d.pos(n), path, "<< merge key needs a mapping, got %s", describe(n))
