@@ -26,7 +26,7 @@ type decoder struct {
 	keyPos  map[string]Pos  // where the key of a path is
 	valPos  map[string]Pos  // where the value of a path starts
 	anchors map[string]ast.Node
-	roots   []keyRoot // where to look when a key is unknown here
+	roots   []keyRoot         // where to look when a key is unknown here
 	merging map[ast.Node]bool // << sources being expanded, to catch cycles
 	merges  int
 }
