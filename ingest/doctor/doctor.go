@@ -195,7 +195,7 @@ func (r *run) tcp(ctx context.Context) bool {
 	if err != nil {
 		if ce, ok := grpcsink.IsConnectError(err); ok {
 			fix := fmt.Sprintf("ask the proxy administrators to allow CONNECT to %s (allow-list the NetBox Cloud host and port %s)", r.ep.Addr(), r.ep.Port)
-			if ce.StatusCode == 407 {
+			if ce.StatusCode == 407 || ce.StatusCode == 401 {
 				fix = "the proxy wants credentials: put user:password in proxy: (http://user:password@proxy:port) and check them"
 			}
 			r.fail("tcp", fix, "%v", err)

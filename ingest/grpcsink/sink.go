@@ -278,6 +278,7 @@ func (s *Sink) Close(ctx context.Context) error {
 			s.cancel()
 		}
 		<-s.done
+		s.tokens.CloseIdle()
 		err = s.conn.Close()
 		if s.ownSpool {
 			if cerr := s.spool.Close(); err == nil {

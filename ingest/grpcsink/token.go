@@ -80,6 +80,9 @@ func (c *TokenClient) Token(ctx context.Context, force bool) (tok string, fetche
 	return t.AccessToken, true, nil
 }
 
+// CloseIdle closes kept-alive token connections (and their proxy tunnels).
+func (c *TokenClient) CloseIdle() { c.http.CloseIdleConnections() }
+
 // Invalidate drops the cached token.
 func (c *TokenClient) Invalidate() {
 	c.mu.Lock()
