@@ -101,7 +101,7 @@ func (c *client) do(ctx context.Context, method, path string, q url.Values, hdr 
 		}
 		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 		resp.Body.Close()
-		c.m.requests.WithLabelValues(c.pol, c.kind, strconv.Itoa(resp.StatusCode)).Inc()
+		c.m.requests.WithLabelValues(c.kind, strconv.Itoa(resp.StatusCode)).Inc()
 		if rerr != nil {
 			return nil, fmt.Errorf("%s: read response: %w", reqName, rerr)
 		}
@@ -117,7 +117,7 @@ func (c *client) do(ctx context.Context, method, path string, q url.Values, hdr 
 			if dl, ok := ctx.Deadline(); ok && c.now().Add(wait).After(dl) {
 				return nil, fmt.Errorf("%s: %d %s asks to retry in %s, after the run deadline", reqName, code, http.StatusText(code), wait.Round(time.Millisecond))
 			}
-			c.m.retries.WithLabelValues(c.pol, c.kind, strconv.Itoa(code)).Inc()
+			c.m.retries.WithLabelValues(c.kind, strconv.Itoa(code)).Inc()
 			c.log.LogAttrs(ctx, slog.LevelInfo, "controller asked to retry later",
 				slog.String("request", reqName), slog.Int("status", code),
 				slog.Duration("wait", wait), slog.Int("attempt", attempt))

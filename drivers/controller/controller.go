@@ -207,11 +207,10 @@ func (d *Driver) Discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 	return inv, nil
 }
 
-// Close drops idle connections and this policy's metric series.
+// Close drops idle connections. The agent unregisters the policy's
+// metrics (Deps.Metrics is policy-scoped).
 func (d *Driver) Close() error {
 	d.transport.CloseIdleConnections()
-	d.m.requests.DeletePartialMatch(prometheus.Labels{"policy": d.pol.Name})
-	d.m.retries.DeletePartialMatch(prometheus.Labels{"policy": d.pol.Name})
 	return nil
 }
 
@@ -220,17 +219,18 @@ type metrics struct {
 	retries  *prometheus.CounterVec
 }
 
-// newMetrics registers the collectors once per registry; later policies
-// reuse the registered ones.
+// newMetrics registers the collectors on the policy-scoped registerer
+// (the agent adds the policy label); a registry shared without scoping
+// (tests) reuses the registered ones.
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	req := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "orbd_controller_requests_total",
 		Help: "HTTP requests sent to network controllers, by answer status code.",
-	}, []string{"policy", "kind", "code"})
+	}, []string{"kind", "code"})
 	ret := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "orbd_controller_retries_total",
 		Help: "Requests retried after a 429 or 503 answer from a controller.",
-	}, []string{"policy", "kind", "code"})
+	}, []string{"kind", "code"})
 	var err error
 	if req, err = register(reg, req); err != nil {
 		return nil, err

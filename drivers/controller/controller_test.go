@@ -547,7 +547,7 @@ func TestRetryAfter(t *testing.T) {
 			if rs[tc.n].Status != http.StatusOK {
 				t.Errorf("request after the faults answered %d", rs[tc.n].Status)
 			}
-			if got := testutil.ToFloat64(d.m.retries.WithLabelValues("ctl-test", tc.kind, jsonNum(tc.status))); got != float64(tc.n) {
+			if got := testutil.ToFloat64(d.m.retries.WithLabelValues(tc.kind, jsonNum(tc.status))); got != float64(tc.n) {
 				t.Errorf("orbd_controller_retries_total = %v, want %d", got, tc.n)
 			}
 		})
@@ -763,24 +763,29 @@ func TestRunTimeout(t *testing.T) {
 	}
 }
 
-func TestMetricsAndClose(t *testing.T) {
+func TestMetricsPerPolicy(t *testing.T) {
 	m := startMist(t, controllertest.Options{})
 	reg := prometheus.NewRegistry()
-	d1 := newDriver(t, policyFor(mistScope(m)), drivers.Deps{Metrics: reg})
+	// The agent hands each driver a registerer scoped with its policy label.
+	scoped := func(name string) prometheus.Registerer {
+		return prometheus.WrapRegistererWith(prometheus.Labels{"policy": name}, reg)
+	}
+	d1 := newDriver(t, policyFor(mistScope(m)), drivers.Deps{Metrics: scoped("ctl-test")})
 	p2 := policyFor(mistScope(m))
 	p2.Name = "other"
-	d2 := newDriver(t, p2, drivers.Deps{Metrics: reg}) // same registry: collectors are shared
+	d2 := newDriver(t, p2, drivers.Deps{Metrics: scoped("other")})
 	for _, d := range []*Driver{d1, d2} {
 		if _, err := discover(t, d); err != nil {
 			t.Fatal(err)
 		}
 	}
 	perPolicy := float64(len(m.Requests()) / 2)
-	if got := testutil.ToFloat64(d1.m.requests.WithLabelValues("ctl-test", KindMist, "200")); got != perPolicy {
-		t.Errorf("requests of ctl-test = %v, want %v", got, perPolicy)
+	for _, d := range []*Driver{d1, d2} {
+		if got := testutil.ToFloat64(d.m.requests.WithLabelValues(KindMist, "200")); got != perPolicy {
+			t.Errorf("requests of %s = %v, want %v", d.pol.Name, got, perPolicy)
+		}
 	}
-	d1.Close()
-	if n := testutil.CollectAndCount(d2.m.requests, "orbd_controller_requests_total"); n != 1 {
-		t.Errorf("%d series after closing one policy, want only the other's", n)
+	if n, err := testutil.GatherAndCount(reg, "orbd_controller_requests_total"); err != nil || n != 2 {
+		t.Errorf("%d series (%v), want one per policy", n, err)
 	}
 }
