@@ -306,4 +306,3 @@ func writeFile(t *testing.T, path, body string) {
 		t.Fatal(err)
 	}
 }
-

@@ -534,6 +534,10 @@ func (d *Driver) explain(ctx context.Context, a resolvedAuth, err error, first b
 		return fmt.Errorf("authentication failed (security level not supported for this user): %w", err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
+	case strings.Contains(err.Error(), "not authentic"):
+		// After engine discovery the agent's Report (wrong digest, unknown
+		// user) arrives unauthenticated and gosnmp drops it unread.
+		return fmt.Errorf("authentication failed (unknown user, wrong passphrase or wrong protocol): %w", err)
 	}
 	if isTimeout(err) {
 		if ctx.Err() != nil {

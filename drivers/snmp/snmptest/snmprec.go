@@ -154,11 +154,12 @@ func parseLine(s string) (Var, error) {
 	case 64:
 		v.Type = gosnmp.IPAddress
 		if !isHex {
-			ip := net.ParseIP(val).To4()
-			if ip == nil {
+			// Dotted quad, or (as snmpsim/pyasn1 also accept) the 4 raw octets.
+			if ip := net.ParseIP(val).To4(); ip != nil {
+				raw = ip
+			} else if len(raw) != 4 {
 				return Var{}, fmt.Errorf("%s: bad IpAddress %q", v.OID, val)
 			}
-			raw = ip
 		}
 		if len(raw) != 4 {
 			return Var{}, fmt.Errorf("%s: IpAddress must be 4 octets", v.OID)

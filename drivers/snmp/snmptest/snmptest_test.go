@@ -26,6 +26,7 @@ func TestParseSnmprecTypes(t *testing.T) {
 		"1.3.6.1.2.1.99.2|68x|9f780441",
 		"1.3.6.1.2.1.99.3|67:numeric|rate=100,initial=42",
 		"1.3.6.1.2.1.99.4|4:writecache|value=zeus",
+		"1.3.6.1.2.1.99.5|64|J}M}",
 		"",
 	}, "\n")
 	rec, err := ParseSnmprec(strings.NewReader(in))
@@ -50,6 +51,7 @@ func TestParseSnmprecTypes(t *testing.T) {
 		".1.3.6.1.2.1.99.2":              {gosnmp.Opaque, "\x9f\x78\x04\x41"},
 		".1.3.6.1.2.1.99.3":              {gosnmp.TimeTicks, uint32(42)},
 		".1.3.6.1.2.1.99.4":              {gosnmp.OctetString, "zeus"},
+		".1.3.6.1.2.1.99.5":              {gosnmp.IPAddress, "J}M}"},
 	}
 	if rec.Len() != len(want) {
 		t.Fatalf("parsed %d vars, want %d", rec.Len(), len(want))
@@ -84,6 +86,7 @@ func TestParseSnmprecErrors(t *testing.T) {
 		{"1.3.6.1|2|abc", `snmprec line 1: .1.3.6.1: bad Integer32 "abc"`},
 		{"1.3.6.1|65|-1", `snmprec line 1: .1.3.6.1: bad number "-1" for type 65`},
 		{"1.3.6.1|64|300.1.1.1", `snmprec line 1: .1.3.6.1: bad IpAddress "300.1.1.1"`},
+		{"1.3.6.1|64|abc", `snmprec line 1: .1.3.6.1: bad IpAddress "abc"`},
 		{"1.3.6.1|4:sql|dbtype=x", `snmprec line 1: .1.3.6.1: snmpsim variation module "sql" not supported`},
 		{"\n1.3.6.1|4|a\n1.3.6.1|4|b", "snmprec: duplicate OID .1.3.6.1"},
 		{"1.3.6.1|t|a", `snmprec line 1: .1.3.6.1: bad type "t"`},
