@@ -29,9 +29,13 @@ type decoder struct {
 	roots   []keyRoot         // where to look when a key is unknown here
 	merging map[ast.Node]bool // << sources being expanded, to catch cycles
 	merges  int
+	values  int
 }
 
-const maxMerges = 10000
+const (
+	maxMerges = 10000
+	maxValues = 250000
+)
 
 // rawNode lets the walker hand a subtree back undecoded (orb.backends,
 // orb.policies), whose keys are data rather than schema.
@@ -228,6 +232,13 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string, depth int) {
 	}
 	if depth > 40 {
 		d.errorf(d.pos(n), path, "nested too deeply")
+		return
+	}
+	// Aliases can make a small file decode into a huge one; stop early.
+	if d.values++; d.values > maxValues {
+		if d.values == maxValues+1 {
+			d.errorf(d.pos(n), path, "file expands to more than %d values (through aliases?)", maxValues)
+		}
 		return
 	}
 	d.set[path] = true

@@ -308,6 +308,9 @@ func loadFile(file string, opts LoadOptions, orb keyRoot) *fileResult {
 	if o.Policies.node != nil {
 		d.policies(o.Policies, r, orb)
 	}
+	if d.values > maxValues { // the error is reported; validating the bulk adds nothing
+		r.policies, r.fatal = nil, true
+	}
 	return r
 }
 

@@ -715,3 +715,39 @@ func errorsAs(err error, es *Errors) bool {
 	*es = e
 	return ok
 }
+
+// TestAliasBomb: aliases multiply a small file; decoding must stay bounded.
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x: &p {match: a, type: b}\nl: &l [")
+	for i := range 520 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("*p")
+	}
+	b.WriteString("]\nt: &t {host: 127.0.0.1, override_defaults: {interface_patterns: *l}}\n")
+	b.WriteString(`orb:
+  backends:
+    common:
+      diode: {dry_run: true}
+    snmp_discovery: {}
+  policies:
+    snmp_discovery:
+      lab:
+        scope:
+          authentication: {protocol_version: SNMPv2c, community: c}
+          targets: [`)
+	for i := range 520 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("*t")
+	}
+	b.WriteString("]\n")
+	f := writeFile(t, t.TempDir(), "bomb.yaml", b.String())
+	_, err := Load([]string{f}, LoadOptions{Getenv: noEnv})
+	if err == nil || !strings.Contains(err.Error(), "file expands to more than 250000 values (through aliases?)") {
+		t.Fatalf("err = %.300v", err)
+	}
+}
