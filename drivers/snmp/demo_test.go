@@ -1,13 +1,20 @@
 package snmp
 
 import (
+	"errors"
 	"net/netip"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/orbd/orbd/policies"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orbd/orbd/drivers"
 	"github.com/orbd/orbd/drivers/snmp/snmptest"
+	"github.com/orbd/orbd/policies"
 )
 
 // The embedded demo devices discovered over v2c give the golden inventory.
@@ -24,5 +31,67 @@ func TestDiscoverDemoRecordings(t *testing.T) {
 			dev.MgmtAddress = netip.Addr{} // the port is random; the address is not
 			golden(t, name+".golden.json", dev)
 		})
+	}
+}
+
+// Demo starts the lab; its policy body passes the real policy loader and
+// discovers the four devices, while the silent address answers nothing.
+func TestDemo(t *testing.T) {
+	ctx := ctxTimeout(t, 60*time.Second)
+	body, stop, err := snmptest.Demo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	var b strings.Builder
+	b.WriteString("orb:\n  backends:\n    common:\n      diode: {dry_run: true}\n    snmp_discovery: {}\n  policies:\n    snmp_discovery:\n      demo_snmp:\n")
+	for _, l := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
+		b.WriteString("        " + l + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "agent.yaml")
+	writeFile(t, path, b.String())
+	cfg, err := policies.Load([]string{path}, policies.LoadOptions{Getenv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatalf("demo policy rejected by the loader: %v\n%s", err, b.String())
+	}
+	if len(cfg.Policies) != 1 || cfg.Policies[0].SNMP == nil {
+		t.Fatalf("policies: %+v", cfg.Policies)
+	}
+	spec, _ := drivers.Lookup(policies.BackendSNMP)
+	drv, err := spec.New(cfg.Policies[0], drivers.Deps{Metrics: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := drv.Targets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	silent := 0
+	for _, tg := range ts {
+		if tg.Swept {
+			if err := drv.(drivers.Prober).Probe(ctx, tg); err != nil {
+				if !errors.Is(err, drivers.ErrNoAnswer) {
+					t.Errorf("%s: %v", tg, err)
+				}
+				silent++
+				continue
+			}
+		}
+		inv, err := drv.Discover(ctx, tg)
+		if err != nil {
+			if !tg.Swept {
+				silent++ // fallback layout: the silent agent is a plain target
+				continue
+			}
+			t.Errorf("%s: %v", tg, err)
+			continue
+		}
+		names = append(names, inv.Devices[0].Name)
+	}
+	sort.Strings(names)
+	want := []string{"dist-sw01.lab.example.net", "edge-rtr01.lab.example.net", "leaf01.lab.example.net", "web01"}
+	if !reflect.DeepEqual(names, want) || silent != 1 {
+		t.Errorf("discovered %v with %d silent, want %v and 1 silent", names, silent, want)
 	}
 }
