@@ -432,6 +432,22 @@ func tablesFor(sysObjectID string) []table {
 	return ts
 }
 
+// walkUnits groups n tables (biggest first) into at most maxSessions walks
+// run in parallel: the big ones alone, the small tail together in one
+// multi-column walk, so a device costs about the round trips of its
+// longest table.
+func walkUnits(n int) [][]int {
+	var units [][]int
+	for i := 0; i < n; i++ {
+		if len(units) < maxSessions {
+			units = append(units, []int{i})
+			continue
+		}
+		units[maxSessions-1] = append(units[maxSessions-1], i)
+	}
+	return units
+}
+
 // Discover collects the inventory of one device.
 func (d *Driver) Discover(ctx context.Context, t drivers.Target) (*drivers.Inventory, error) {
 	inv, _, err := d.discover(ctx, t)
@@ -461,6 +477,7 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 	}
 
 	tables := tablesFor(sys.objectID)
+	units := walkUnits(len(tables))
 	results := make([][]varbind, len(tables))
 	// The first failure is the cause; walks cancelled after it are noise.
 	var failOnce sync.Once
@@ -471,8 +488,7 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	workers := min(maxSessions, len(tables))
-	for w := 0; w < workers; w++ {
+	for w := 0; w < len(units); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -487,20 +503,31 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 				s = sess
 			}
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(tables) || wctx.Err() != nil {
+				u := int(next.Add(1) - 1)
+				if u >= len(units) || wctx.Err() != nil {
 					return
 				}
-				var rows []varbind
-				err := walkColumns(s, tables[i].cols, d.maxRep, func(v varbind) error {
-					rows = append(rows, v)
+				// One multi-column walk over every column of the unit's tables.
+				type owner struct{ table, col int }
+				var roots []string
+				var owners []owner
+				var names []string
+				for _, ti := range units[u] {
+					names = append(names, tables[ti].name)
+					for ci, c := range tables[ti].cols {
+						roots = append(roots, c)
+						owners = append(owners, owner{ti, ci})
+					}
+				}
+				err := walkColumns(s, roots, d.maxRep, func(v varbind) error {
+					o := owners[v.col]
+					results[o.table] = append(results[o.table], varbind{col: o.col, index: v.index, pdu: v.pdu})
 					return nil
 				})
 				if err != nil {
-					fail("walk "+tables[i].name, d.explain(ctx, a, err, false))
+					fail("walk "+strings.Join(names, "+"), d.explain(ctx, a, err, false))
 					return
 				}
-				results[i] = rows
 			}
 		}()
 	}
