@@ -67,6 +67,7 @@ type options struct {
 	tokenTTL      time.Duration
 	addr          string
 	maxTLSVersion uint16
+	noReflection  bool
 }
 
 // Option configures New.
@@ -94,6 +95,10 @@ func WithAddr(addr string) Option { return func(o *options) { o.addr = addr } }
 // WithMaxTLSVersion caps the server's TLS version (and lowers its minimum to
 // TLS 1.0), to test that clients refuse old servers.
 func WithMaxTLSVersion(v uint16) Option { return func(o *options) { o.maxTLSVersion = v } }
+
+// WithoutReflection does not register gRPC reflection (like an edge that
+// does not expose it).
+func WithoutReflection() Option { return func(o *options) { o.noReflection = true } }
 
 // Attempt is one Ingest call as the server saw it.
 type Attempt struct {
@@ -147,7 +152,9 @@ func New(opts ...Option) (*Server, error) {
 	}
 	s.grpc = grpc.NewServer()
 	diodepb.RegisterIngesterServiceServer(s.grpc, s)
-	reflection.Register(s.grpc)
+	if !o.noReflection {
+		reflection.Register(s.grpc)
+	}
 	s.handler = http.HandlerFunc(s.route)
 
 	ln, err := net.Listen("tcp", o.addr)
