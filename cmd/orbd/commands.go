@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/orbd/orbd/agent"
-	// TODO(wire) "github.com/orbd/orbd/ingest/doctor"
+	"github.com/orbd/orbd/ingest/doctor"
 	"github.com/orbd/orbd/policies"
 )
 
@@ -183,7 +183,7 @@ func doctorCmd(g *globals) *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
 			defer cancel()
-			if _, _, _ = log, ctx, cfg; true { // TODO(wire) doctor.Run(ctx, cfg.Diode, g.stdout, doctor.Options{Logger: log})
+			if !doctor.Run(ctx, cfg.Diode, g.stdout, doctor.Options{Logger: log}) {
 				return exitError{code: 1}
 			}
 			return nil

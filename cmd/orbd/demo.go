@@ -17,7 +17,7 @@ import (
 	"github.com/orbd/orbd/drivers/controller/controllertest"
 	// TODO(wire) "github.com/orbd/orbd/drivers/gnmi/gnmitest"
 	"github.com/orbd/orbd/drivers/snmp/snmptest"
-	// TODO(wire) "github.com/orbd/orbd/drivers/ssh/sshtest"
+	"github.com/orbd/orbd/drivers/ssh/sshtest"
 	"github.com/orbd/orbd/drivers/vcenter/vcentertest"
 	"github.com/orbd/orbd/ingest"
 	"github.com/orbd/orbd/ingest/diodetest"
@@ -32,7 +32,7 @@ type labPart struct {
 
 var demoLab = []labPart{
 	{"snmp_discovery", "demo_snmp", snmptest.Demo},
-	// TODO(wire) {"device_discovery", "demo_cli", sshtest.Demo},
+	{"device_discovery", "demo_cli", sshtest.Demo},
 	// TODO(wire) {"gnmi_discovery", "demo_gnmi", gnmitest.Demo},
 	{"vcenter_discovery", "demo_vcenter", vcentertest.Demo},
 	{"controller_discovery", "demo_catalyst", controllertest.DemoCatalyst},
