@@ -151,4 +151,3 @@ func runFleet(b *testing.B, d *Driver, ts []drivers.Target, workers int) {
 	close(work)
 	wg.Wait()
 }
-

@@ -374,6 +374,9 @@ func TestSnmpsimRecordings(t *testing.T) {
 			if sysName := recValue(rec, oidSysName); dev.Name != sysName {
 				t.Errorf("name %q, recording sysName %q", dev.Name, sysName)
 			}
+			if serial, model := chassisOf(rec); dev.Serial != serial || dev.Model != model {
+				t.Errorf("serial %q model %q, recording's chassis has %q %q", dev.Serial, dev.Model, serial, model)
+			}
 			t.Logf("%s: %d interfaces, serial %q model %q", dev.Name, len(dev.Interfaces), dev.Serial, dev.Model)
 		})
 	}
@@ -388,4 +391,15 @@ func recValue(rec *snmptest.Recording, oid string) string {
 		}
 	}
 	return ""
+}
+
+// chassisOf reads the first ENTITY-MIB chassis (class 3) of a recording.
+func chassisOf(rec *snmptest.Recording) (serial, model string) {
+	const ent = ".1.3.6.1.2.1.47.1.1.1.1."
+	for _, v := range rec.Vars() {
+		if idx, ok := strings.CutPrefix(v.OID, ent+"5."); ok && v.Value == 3 {
+			return recValue(rec, ent+"11."+idx), recValue(rec, ent+"13."+idx)
+		}
+	}
+	return "", ""
 }
