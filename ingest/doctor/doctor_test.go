@@ -112,6 +112,7 @@ func TestDoctor(t *testing.T) {
 			var out bytes.Buffer
 			ok := Run(context.Background(), tc.cfg, &out, Options{Resolver: &fakeResolver{}, Getenv: noEnv})
 			s := out.String()
+			t.Log("\n" + s)
 			if ok != tc.ok {
 				t.Fatalf("ok = %v, want %v:\n%s", ok, tc.ok, s)
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -249,8 +250,10 @@ func TestReauth(t *testing.T) {
 		// TTL 90s with the 1-minute margin: a token is reused until 30s
 		// of its life passed; a fake clock moves past that.
 		srv, ca := receiver(t, diodetest.WithTokenTTL(90*time.Second))
-		var now = time.Now()
-		h := newSink(t, config(t, srv.URL(), ca), func(o *Options) { o.Now = func() time.Time { return now } })
+		var skew atomic.Int64 // fake clock offset, read by the sender goroutine
+		h := newSink(t, config(t, srv.URL(), ca), func(o *Options) {
+			o.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		})
 		sendAll(t, h.sink, requests(0, 1, 1))
 		waitFor(t, "drain", h.drained)
 		sendAll(t, h.sink, requests(1, 1, 1))
@@ -258,9 +261,7 @@ func TestReauth(t *testing.T) {
 		if srv.TokenRequests() != 1 {
 			t.Fatalf("token refetched too early: %d", srv.TokenRequests())
 		}
-		h.sink.mu.Lock() // the clock is read under no lock by the sender only between calls
-		now = now.Add(31 * time.Second)
-		h.sink.mu.Unlock()
+		skew.Store(int64(31 * time.Second))
 		sendAll(t, h.sink, requests(2, 1, 1))
 		waitFor(t, "drain", h.drained)
 		if srv.TokenRequests() != 2 || srv.Unauthenticated() != 0 {

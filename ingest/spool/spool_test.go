@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/netboxlabs/diode-sdk-go/diode/v1/diodepb"
+	"github.com/orbd/orbd/ingest/diodetest"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	bolt "go.etcd.io/bbolt"
@@ -198,7 +199,7 @@ func TestLockedBySecondOpen(t *testing.T) {
 
 func BenchmarkWriteReplay(b *testing.B) {
 	ctx := context.Background()
-	r := req("bench", 1000)
+	r := diodetest.SampleRequest(1, 1000) // realistic entity sizes
 	size, _ := encode(r)
 	s, err := Open(b.TempDir(), 0, nil, nil)
 	if err != nil {
