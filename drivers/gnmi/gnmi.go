@@ -193,6 +193,7 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target, e policies.GNMI
 	encodings := encodingOrder(caps.GetSupportedEncodings())
 
 	tree := map[string]any{}
+	g := newGrafter(tree)
 	known := "" // the encoding that worked, once one has
 	for _, p := range Paths {
 		encs := encodings
@@ -214,7 +215,7 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target, e policies.GNMI
 		}
 		known = used
 		for _, n := range updates.GetNotification() {
-			if err := graftNotification(tree, n); err != nil {
+			if err := g.add(n); err != nil {
 				return nil, fmt.Errorf("get %s: %w", p, err)
 			}
 		}

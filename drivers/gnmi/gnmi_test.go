@@ -83,6 +83,8 @@ func TestFlavoursGolden(t *testing.T) {
 	listStyle.Style = gnmitest.List
 	junosEntries := gnmitest.Junos()
 	junosEntries.Style = gnmitest.Entries
+	junosInvalidPath := gnmitest.Junos()
+	junosInvalidPath.MissingPathError = "invalid-argument"
 	cases := []struct {
 		name, golden string
 		flavour      gnmitest.Flavour
@@ -93,6 +95,9 @@ func TestFlavoursGolden(t *testing.T) {
 		{"arista in parent containers", "arista-eos.json", containerStyle},
 		{"junos", "junos.json", gnmitest.Junos()},
 		{"junos per entry", "junos.json", junosEntries},
+		// No VLAN branch, answered InvalidArgument once JSON is known to
+		// work: a missing subtree, not a failed target.
+		{"junos missing path as InvalidArgument", "junos.json", junosInvalidPath},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/openconfig/gnmi/proto/gnmi"
@@ -13,8 +14,29 @@ import (
 // bool) with module prefixes stripped from every key, so that
 // "openconfig-interfaces:interfaces" and "interfaces" are the same node.
 
-// graftNotification adds every update of n to tree.
+// grafter adds updates to one tree, indexing keyed list entries so that
+// a target sending one update per entry costs O(n), not O(n²).
+type grafter struct {
+	tree map[string]any
+	idx  map[string]*listIndex // list path (with ancestors' keys) → entries
+}
+
+type listIndex struct {
+	n     int // len(list) when indexed; a list grown by a merge is reindexed
+	byKey map[string]map[string]any
+}
+
+func newGrafter(tree map[string]any) *grafter {
+	return &grafter{tree: tree, idx: map[string]*listIndex{}}
+}
+
+// graftNotification adds every update of n to tree (a one-off grafter).
 func graftNotification(tree map[string]any, n *gnmi.Notification) error {
+	return newGrafter(tree).add(n)
+}
+
+// add grafts every update of n.
+func (g *grafter) add(n *gnmi.Notification) error {
 	prefix := n.GetPrefix().GetElem()
 	for _, u := range n.GetUpdate() {
 		v, ok, err := typedValue(u.GetVal())
@@ -25,7 +47,7 @@ func graftNotification(tree map[string]any, n *gnmi.Notification) error {
 			continue
 		}
 		elems := append(append([]*gnmi.PathElem(nil), prefix...), u.GetPath().GetElem()...)
-		graft(tree, elems, normalize(v))
+		g.graft(g.tree, "", elems, normalize(v))
 	}
 	return nil
 }
@@ -88,10 +110,10 @@ func normalize(v any) any {
 	return v
 }
 
-// graft puts v at elems below node. Keyed elements select (or create) the
-// list entry whose key leaves match, so per-entry updates and whole-list
-// updates end up in the same shape.
-func graft(node map[string]any, elems []*gnmi.PathElem, v any) {
+// graft puts v at elems below node (at is node's path, for the index).
+// Keyed elements select (or create) the list entry whose key leaves match,
+// so per-entry updates and whole-list updates end up in the same shape.
+func (g *grafter) graft(node map[string]any, at string, elems []*gnmi.PathElem, v any) {
 	if len(elems) == 0 {
 		if m, ok := v.(map[string]any); ok {
 			for k, val := range m {
@@ -102,6 +124,7 @@ func graft(node map[string]any, elems []*gnmi.PathElem, v any) {
 	}
 	e := elems[0]
 	name := stripPrefix(e.GetName())
+	at += "/" + name
 	if len(e.GetKey()) == 0 {
 		if len(elems) == 1 {
 			node[name] = merge(node[name], v)
@@ -112,40 +135,54 @@ func graft(node map[string]any, elems []*gnmi.PathElem, v any) {
 			child = map[string]any{}
 			node[name] = child
 		}
-		graft(child, elems[1:], v)
+		g.graft(child, at, elems[1:], v)
 		return
 	}
+	keyNames := make([]string, 0, len(e.GetKey()))
+	for k := range e.GetKey() {
+		keyNames = append(keyNames, stripPrefix(k))
+	}
+	slices.Sort(keyNames)
+	want := make(map[string]string, len(e.GetKey()))
+	for k, kv := range e.GetKey() {
+		want[stripPrefix(k)] = kv
+	}
+	key := canonicalKey(keyNames, func(k string) string { return want[k] })
+
 	list, _ := node[name].([]any)
-	entry := findEntry(list, e.GetKey())
+	li := g.idx[at]
+	if li == nil || li.n != len(list) {
+		li = &listIndex{n: len(list), byKey: make(map[string]map[string]any, len(list))}
+		for _, x := range list {
+			if m, ok := x.(map[string]any); ok {
+				li.byKey[canonicalKey(keyNames, func(k string) string { return str(m[k]) })] = m
+			}
+		}
+		g.idx[at] = li
+	}
+	entry := li.byKey[key]
 	if entry == nil {
 		entry = map[string]any{}
-		for k, kv := range e.GetKey() {
-			entry[stripPrefix(k)] = kv
+		for k, kv := range want {
+			entry[k] = kv
 		}
 		list = append(list, entry)
 		node[name] = list
+		li.byKey[key] = entry
+		li.n = len(list)
 	}
-	graft(entry, elems[1:], v)
+	g.graft(entry, at+"["+key+"]", elems[1:], v)
 }
 
-func findEntry(list []any, keys map[string]string) map[string]any {
-	for _, x := range list {
-		m, ok := x.(map[string]any)
-		if !ok {
-			continue
+func canonicalKey(names []string, value func(string) string) string {
+	var b strings.Builder
+	for i, k := range names {
+		if i > 0 {
+			b.WriteByte(',')
 		}
-		match := true
-		for k, kv := range keys {
-			if str(m[stripPrefix(k)]) != kv {
-				match = false
-				break
-			}
-		}
-		if match {
-			return m
-		}
+		b.WriteString(k + "=" + value(k))
 	}
-	return nil
+	return b.String()
 }
 
 // merge combines two decoded values: containers merge key by key, lists

@@ -219,7 +219,11 @@ func (s *Server) get(ctx context.Context, req *gnmi.GetRequest) (*gnmi.GetRespon
 	for _, p := range req.GetPath() {
 		found := find(f.Tree, p.GetElem(), nil, "", f.Style)
 		if len(found) == 0 {
-			return nil, status.Errorf(codes.NotFound, "path %s not found", pathString(p))
+			code := codes.NotFound
+			if f.MissingPathError == "invalid-argument" {
+				code = codes.InvalidArgument
+			}
+			return nil, status.Errorf(code, "path %s not found", pathString(p))
 		}
 		for _, m := range found {
 			path, val := m.path, m.value

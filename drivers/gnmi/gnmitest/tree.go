@@ -40,8 +40,11 @@ type Flavour struct {
 	Advertised    []gnmi.Encoding
 	Accepted      []gnmi.Encoding
 	EncodingError string // "invalid-argument" (default) or "unimplemented"
-	Models        []*gnmi.ModelData
-	Style         Style
+	// MissingPathError is the code for a path outside the tree:
+	// "not-found" (default) or "invalid-argument", as some targets answer.
+	MissingPathError string
+	Models           []*gnmi.ModelData
+	Style            Style
 }
 
 func load(name string) any {
