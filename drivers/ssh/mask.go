@@ -26,6 +26,7 @@ var secretRules = []*regexp.Regexp{
 	regexp.MustCompile(`^(\s*(?:encrypted-password|authentication-key|secret|pre-shared-key (?:ascii-text|hexadecimal)|community) ).*$`), // Junos set/hierarchy style
 	regexp.MustCompile(`^(\s*set \S.*? (?:encrypted-password|authentication-key|secret|community|pre-shared-key ascii-text) ).*$`),
 	regexp.MustCompile(`^(\s*(?:ssh-rsa|ssh-ed25519|ecdsa-sha2-\S+) ).*$`),
+	regexp.MustCompile(`^(\s*(?:lsp-password|area-password|domain-password|hello-password)(?: hmac-md5| text)?(?: encrypted| clear)? ).*$`),
 }
 
 // keyBlock opens a multi-line key or certificate body that is masked whole.
