@@ -211,6 +211,20 @@ func (d *Driver) build(t drivers.Target, sys sysInfo, w map[string][]varbind) dr
 		it.Addresses = append(it.Addresses, addrs[k])
 	}
 
+	// LAG membership: a port attached to another interface's aggregator.
+	for _, v := range w["dot3adAggPortAttachedAggID"] {
+		member, err := strconv.Atoi(v.index)
+		agg := int(pduInt(v.pdu))
+		if err != nil || agg == 0 || agg == member {
+			continue
+		}
+		if m, ok := byIndex[member]; ok {
+			if a, ok := byIndex[agg]; ok {
+				m.LAG = a.Name
+			}
+		}
+	}
+
 	sort.Ints(indexes)
 	names := map[string]bool{}
 	for _, idx := range indexes {

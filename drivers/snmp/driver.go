@@ -389,6 +389,8 @@ const (
 	oidEntPhysEntry = ".1.3.6.1.2.1.47.1.1.1.1"
 	oidDot1qVlanSt  = ".1.3.6.1.2.1.17.7.1.4.3.1.1"
 	oidVtpVlanName  = ".1.3.6.1.4.1.9.9.46.1.3.1.1.4"
+	// IEEE8023-LAG-MIB dot3adAggPortAttachedAggID: member ifIndex → LAG ifIndex.
+	oidLagAttached = ".1.2.840.10006.300.43.1.2.1.1.13"
 )
 
 // table is one walk unit: a name for errors and the columns it needs.
@@ -425,6 +427,7 @@ func tablesFor(sysObjectID string) []table {
 		{"ipAddressTable", cols(oidIPAddressEnt, 3, 4, 5)},
 		{"ipAddrTable", cols(oidIPAddrEntry, 2, 3)},
 		{"dot1qVlanStaticName", []string{oidDot1qVlanSt}},
+		{"dot3adAggPortAttachedAggID", []string{oidLagAttached}},
 	}
 	if ent, ok := enterpriseOf(sysObjectID); ok && ent == 9 {
 		ts = append(ts, table{"vtpVlanName", []string{oidVtpVlanName}})
@@ -450,7 +453,14 @@ func walkUnits(n int) [][]int {
 
 // Discover collects the inventory of one device.
 func (d *Driver) Discover(ctx context.Context, t drivers.Target) (*drivers.Inventory, error) {
-	inv, _, err := d.discover(ctx, t)
+	start := time.Now()
+	inv, n, err := d.discover(ctx, t)
+	if err == nil {
+		_, ifaces, addrs := inv.Counts()
+		d.log.LogAttrs(ctx, slog.LevelDebug, "snmp device discovered", slog.String("target", t.String()),
+			slog.Int64("requests", n), slog.Int("interfaces", ifaces), slog.Int("addresses", addrs),
+			slog.Duration("took", time.Since(start)))
+	}
 	return inv, err
 }
 
