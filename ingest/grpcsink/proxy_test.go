@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -115,5 +117,36 @@ func TestProxyRefusesPort(t *testing.T) {
 	}
 	if len(srv.Requests()) != 0 {
 		t.Fatal("delivered around the proxy")
+	}
+}
+
+// An https:// proxy: TLS to the proxy (verified with its CA from ca_file),
+// CONNECT inside it, then TLS to Diode inside the tunnel.
+func TestDeliverThroughHTTPSProxy(t *testing.T) {
+	srv, ca := receiver(t)
+	px := proxytest.SquidHTTPS(t, port(t, srv.Addr()))
+	both := filepath.Join(t.TempDir(), "cas.pem")
+	receiverCA, _ := os.ReadFile(ca)
+	if err := os.WriteFile(both, append(receiverCA, px.CAPEM...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config(t, srv.URLFor("localhost"), both)
+	cfg.Proxy = policies.Secret(px.URL(""))
+	h := newSink(t, cfg)
+	want := requests(0, 3, 5)
+	sendAll(t, h.sink, want)
+	waitFor(t, "drain", h.drained)
+	sameRequests(t, srv.Requests(), want)
+	closeSink(t, h)
+	px.WaitLogCount(t, "CONNECT localhost:"+srv.Port(), 2)
+
+	// Without the proxy's CA the TLS handshake with the proxy itself fails.
+	cfg2 := config(t, srv.URLFor("localhost"), ca)
+	cfg2.Proxy = policies.Secret(px.URL(""))
+	h2 := newSink(t, cfg2)
+	sendAll(t, h2.sink, requests(9, 1, 1))
+	waitFor(t, "an error", func() bool { return h2.sink.Status().LastError != "" })
+	if msg := h2.sink.Status().LastError; !strings.Contains(msg, "proxy "+px.Addr+": TLS handshake") || !strings.Contains(msg, "x509") {
+		t.Fatalf("error %q does not blame the proxy's certificate", msg)
 	}
 }

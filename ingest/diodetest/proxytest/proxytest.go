@@ -6,6 +6,13 @@ package proxytest
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"fmt"
 	"net"
 	"os"
@@ -26,16 +33,23 @@ import (
 type Proxy struct {
 	Name string
 	Addr string // 127.0.0.1:PORT
-	logs []string
-	out  *syncBuf
+	// CAPEM is the self-signed certificate of an https:// proxy (SquidHTTPS).
+	CAPEM  []byte
+	scheme string
+	logs   []string
+	out    *syncBuf
 }
 
-// URL is http://[user:pass@]Addr.
+// URL is http[s]://[user:pass@]Addr.
 func (p *Proxy) URL(userinfo string) string {
-	if userinfo != "" {
-		return "http://" + userinfo + "@" + p.Addr
+	scheme := p.scheme
+	if scheme == "" {
+		scheme = "http"
 	}
-	return "http://" + p.Addr
+	if userinfo != "" {
+		return scheme + "://" + userinfo + "@" + p.Addr
+	}
+	return scheme + "://" + p.Addr
 }
 
 // Log returns everything the proxy logged so far.
@@ -115,6 +129,18 @@ func Tinyproxy(t testing.TB, o TinyOptions) *Proxy {
 // 127.0.0.1 to the given ports only.
 func Squid(t testing.TB, connectPorts ...int) *Proxy {
 	t.Helper()
+	return squid(t, false, connectPorts)
+}
+
+// SquidHTTPS is Squid listening with TLS (an https:// proxy URL), with a
+// self-signed certificate for 127.0.0.1 in Proxy.CAPEM.
+func SquidHTTPS(t testing.TB, connectPorts ...int) *Proxy {
+	t.Helper()
+	return squid(t, true, connectPorts)
+}
+
+func squid(t testing.TB, withTLS bool, connectPorts []int) *Proxy {
+	t.Helper()
 	bin := peertest.Require(t, "squid", "squid")
 	// Not t.TempDir(): its parent is 0700 root, which squid's unprivileged
 	// user cannot traverse.
@@ -131,7 +157,24 @@ func Squid(t testing.TB, connectPorts ...int) *Proxy {
 	}
 	access := filepath.Join(dir, "access.log")
 	cache := filepath.Join(dir, "cache.log")
-	conf := fmt.Sprintf(`http_port 127.0.0.1:%d
+	listen := fmt.Sprintf("http_port 127.0.0.1:%d", port)
+	var caPEM []byte
+	if withTLS {
+		certPEM, keyPEM, err := selfSigned()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+		if err := os.WriteFile(cert, certPEM, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(key, keyPEM, 0o644); err != nil { // read by squid's unprivileged user; test-only key
+			t.Fatal(err)
+		}
+		listen = fmt.Sprintf("https_port 127.0.0.1:%d tls-cert=%s tls-key=%s", port, cert, key)
+		caPEM = certPEM
+	}
+	conf := fmt.Sprintf(`%s
 pid_filename %s
 cache_log %s
 access_log stdio:%s
@@ -148,7 +191,7 @@ acl CONNECT method CONNECT
 acl localclient src 127.0.0.1/32
 http_access allow CONNECT localclient SSL_ports
 http_access deny all
-`, port, filepath.Join(dir, "squid.pid"), cache, access, dir, strings.Join(ports, " "))
+`, listen, filepath.Join(dir, "squid.pid"), cache, access, dir, strings.Join(ports, " "))
 	if os.Geteuid() == 0 {
 		// squid refuses to keep running as root; its files must be writable
 		// by the unprivileged user.
@@ -174,7 +217,34 @@ http_access deny all
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return start(t, "squid", port, exec.Command(bin, "-N", "-f", cfg), []string{access, cache})
+	p := start(t, "squid", port, exec.Command(bin, "-N", "-f", cfg), []string{access, cache})
+	if withTLS {
+		p.scheme, p.CAPEM = "https", caPEM
+	}
+	return p
+}
+
+func selfSigned() (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "proxytest squid"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA: true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), nil
 }
 
 func start(t testing.TB, name string, port int, cmd *exec.Cmd, logs []string) *Proxy {
