@@ -146,7 +146,10 @@ func (d *Driver) Discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 	inv, err := d.discover(ctx, t, e)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded {
-			return nil, fmt.Errorf("%s: timed out after %s: %w", where, d.timeout, err)
+			if d.timeout > 0 {
+				return nil, fmt.Errorf("%s: timed out after %s: %w", where, d.timeout, err)
+			}
+			return nil, fmt.Errorf("%s: timed out: %w", where, err)
 		}
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}

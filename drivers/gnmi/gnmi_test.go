@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goccy/go-yaml"
 	"github.com/openconfig/gnmi/proto/gnmi"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -340,11 +339,12 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	var gp policies.GNMIPolicy
-	if err := yaml.UnmarshalWithOptions([]byte(body), &gp, yaml.Strict()); err != nil {
-		t.Fatalf("demo policy does not decode strictly: %v\n%s", err, body)
+	p := loadDemo(t, policies.BackendGNMI, "demo_gnmi", body)
+	spec, _ := drivers.Lookup(policies.BackendGNMI)
+	d, err := spec.New(p, drivers.Deps{Logger: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	d := newDriver(t, 10*time.Second, gp.Scope.Targets...)
 	ts, err := d.Targets(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -363,6 +363,30 @@ func TestDemo(t *testing.T) {
 	if !slices.Equal(names, []string{"leaf1", "mx1"}) {
 		t.Fatalf("demo devices %q; want leaf1, mx1", names)
 	}
+}
+
+// loadDemo composes the demo policy body into an agent.yaml, as the lead's
+// `orbd demo` does, and loads it with the real policies loader.
+func loadDemo(t *testing.T, backend, name, body string) *policies.Policy {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "orb:\n  backends:\n    common:\n      diode: {dry_run: true, dry_run_output_dir: %s}\n    %s: {}\n  policies:\n    %s:\n      %s:\n",
+		t.TempDir(), backend, backend, name)
+	for _, line := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
+		b.WriteString("        " + line + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "agent.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := policies.Load([]string{path}, policies.LoadOptions{})
+	if err != nil {
+		t.Fatalf("demo policy does not load: %v\n%s", err, b.String())
+	}
+	if len(cfg.Policies) != 1 || cfg.Policies[0].Backend != backend {
+		t.Fatalf("loaded %d policies; want one %s", len(cfg.Policies), backend)
+	}
+	return cfg.Policies[0]
 }
 
 func checkGolden(t *testing.T, name string, inv *drivers.Inventory) {

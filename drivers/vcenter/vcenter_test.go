@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goccy/go-yaml"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/property"
@@ -495,21 +494,42 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	var vp policies.VCenterPolicy
-	if err := yaml.UnmarshalWithOptions([]byte(body), &vp, yaml.Strict()); err != nil {
-		t.Fatalf("demo policy does not decode strictly: %v\n%s", err, body)
-	}
-	u, err := url.Parse(vp.Scope.URL)
+	p := loadDemo(t, policies.BackendVCenter, "demo_vcenter", body)
+	u, err := url.Parse(p.VCenter.Scope.URL)
 	if err != nil || u.Hostname() != "127.0.0.1" {
-		t.Fatalf("demo URL %q is not on loopback", vp.Scope.URL)
+		t.Fatalf("demo URL %q is not on loopback", p.VCenter.Scope.URL)
 	}
-	inv, err := discover(t, &policies.Policy{Backend: policies.BackendVCenter, Name: "demo_vcenter", VCenter: &vp})
+	inv, err := discover(t, p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(inv.Clusters) != 1 || len(inv.Devices) != 4 || len(inv.VirtualMachines) != 4 {
 		t.Fatalf("demo inventory: %d clusters, %d hosts, %d VMs; want 1, 4, 4", len(inv.Clusters), len(inv.Devices), len(inv.VirtualMachines))
 	}
+}
+
+// loadDemo composes the demo policy body into an agent.yaml, as the lead's
+// `orbd demo` does, and loads it with the real policies loader.
+func loadDemo(t *testing.T, backend, name, body string) *policies.Policy {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "orb:\n  backends:\n    common:\n      diode: {dry_run: true, dry_run_output_dir: %s}\n    %s: {}\n  policies:\n    %s:\n      %s:\n",
+		t.TempDir(), backend, backend, name)
+	for _, line := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
+		b.WriteString("        " + line + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "agent.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := policies.Load([]string{path}, policies.LoadOptions{})
+	if err != nil {
+		t.Fatalf("demo policy does not load: %v\n%s", err, b.String())
+	}
+	if len(cfg.Policies) != 1 || cfg.Policies[0].Backend != backend {
+		t.Fatalf("loaded %d policies; want one %s", len(cfg.Policies), backend)
+	}
+	return cfg.Policies[0]
 }
 
 func checkGolden(t *testing.T, name string, inv *drivers.Inventory) {
