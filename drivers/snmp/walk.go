@@ -37,11 +37,16 @@ func walkColumns(s *gosnmp.GoSNMP, roots []string, maxRep uint32, emit func(varb
 	for i, r := range roots {
 		cols[i] = column{root: r, cursor: r}
 	}
+	v1 := s.Version == gosnmp.Version1
+	if v1 {
+		maxRep = 1
+	}
+	maxCols := len(cols) // shrinks when the agent says tooBig
 	for {
 		active := make([]int, 0, len(cols))
 		oids := make([]string, 0, len(cols))
 		for i := range cols {
-			if !cols[i].done {
+			if !cols[i].done && len(active) < maxCols {
 				active = append(active, i)
 				oids = append(oids, cols[i].cursor)
 			}
@@ -51,7 +56,7 @@ func walkColumns(s *gosnmp.GoSNMP, roots []string, maxRep uint32, emit func(varb
 		}
 		var resp *gosnmp.SnmpPacket
 		var err error
-		if s.Version == gosnmp.Version1 {
+		if v1 {
 			resp, err = s.GetNext(oids)
 		} else {
 			resp, err = s.GetBulk(oids, 0, maxRep)
@@ -70,25 +75,16 @@ func walkColumns(s *gosnmp.GoSNMP, roots []string, maxRep uint32, emit func(varb
 			cols[active[i]].done = true
 			continue
 		case gosnmp.TooBig:
-			if maxRep > 1 {
+			// Ask for fewer rows, then fewer columns, per request.
+			switch {
+			case maxRep > 1:
 				maxRep /= 2
-				continue
+			case len(active) > 1:
+				maxCols = len(active) / 2
+			default:
+				return fmt.Errorf("agent error %s for a single value", resp.Error)
 			}
-			if len(active) > 1 {
-				// One row of every column does not fit: walk them one by one.
-				for _, ci := range active {
-					if err := walkColumns(s, []string{cols[ci].cursor}, 1, func(v varbind) error {
-						v.col = ci
-						v.index = strings.TrimPrefix(v.pdu.Name, cols[ci].root+".")
-						return emit(v)
-					}); err != nil {
-						return err
-					}
-					cols[ci].done = true
-				}
-				continue
-			}
-			return fmt.Errorf("agent error %s", resp.Error)
+			continue
 		default:
 			return fmt.Errorf("agent error %s at index %d", resp.Error, resp.ErrorIndex)
 		}

@@ -19,9 +19,8 @@ const (
 	oidUnsupportedSecLevel = ".1.3.6.1.6.3.15.1.1.1.0"
 )
 
-// maxResponse keeps a response inside one UDP datagram; GETBULK answers are
-// truncated to fit, as RFC 3416 §4.2.3 allows.
-const maxResponse = 65000
+// defaultMaxResponse keeps a response inside one UDP datagram.
+const defaultMaxResponse = 65000
 
 type config struct {
 	community string
@@ -32,6 +31,7 @@ type config struct {
 	v3Users   map[string]bool
 	engineID  string
 	silentOn  []string
+	maxResp   int
 }
 
 // Option configures a Server.
@@ -60,6 +60,11 @@ func WithGarbage() Option { return func(o *config) { o.garbage = true } }
 func WithSilentOn(prefix string) Option {
 	return func(o *config) { o.silentOn = append(o.silentOn, strings.TrimSuffix(prefix, ".")+".") }
 }
+
+// WithMaxResponse caps an encoded response at n bytes, like an agent's
+// maximum message size: GETBULK answers are truncated to fit (RFC 3416
+// §4.2.3), GET and GETNEXT answers that do not fit become tooBig.
+func WithMaxResponse(n int) Option { return func(o *config) { o.maxResp = n } }
 
 // WithV3User adds an SNMPv3 user served at noAuthNoPriv. Users with
 // authentication are not implemented (tests use net-snmp snmpd for those).
@@ -96,7 +101,7 @@ func NewServer(addr string, rec *Recording, opts ...Option) (*Server, error) {
 	if rec == nil {
 		return nil, errors.New("snmptest: nil recording")
 	}
-	cfg := config{community: "public", engineID: "\x80\x00\x1f\x88\x04orbd-snmptest"}
+	cfg := config{community: "public", engineID: "\x80\x00\x1f\x88\x04orbd-snmptest", maxResp: defaultMaxResponse}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -248,11 +253,12 @@ func (s *Server) handle(in []byte) []byte {
 	}
 	s.answer(req, resp)
 	out, err := resp.MarshalMsg()
-	for err == nil && len(out) > maxResponse && req.PDUType == gosnmp.GetBulkRequest && len(resp.Variables) > 1 {
-		resp.Variables = resp.Variables[:len(resp.Variables)/2]
+	for err == nil && len(out) > s.cfg.maxResp && req.PDUType == gosnmp.GetBulkRequest && len(resp.Variables) > 1 {
+		drop := max(1, (len(out)-s.cfg.maxResp)*len(resp.Variables)/len(out))
+		resp.Variables = resp.Variables[:max(1, len(resp.Variables)-drop)]
 		out, err = resp.MarshalMsg()
 	}
-	if err == nil && len(out) > maxResponse {
+	if err == nil && len(out) > s.cfg.maxResp {
 		resp.Variables, resp.Error, resp.ErrorIndex = req.Variables, gosnmp.TooBig, 0
 		out, err = resp.MarshalMsg()
 	}
