@@ -1,14 +1,20 @@
 // Package snmp is the snmp_discovery backend: it sweeps scope ranges with a
 // cheap credential-free probe, then walks the MIB-2 system group, ifTable,
 // ifXTable, IP-MIB, ENTITY-MIB and Q-BRIDGE (plus CISCO-VTP-MIB on Cisco) of
-// each responder and returns a driver-neutral inventory.
+// each responder (IEEE8023-LAG-MIB for LAG membership) and returns a
+// driver-neutral inventory.
 //
 // Round trips, not CPU, dominate discovery across a WAN, so each table is
 // walked with one multi-column GETBULK stream (all needed columns of a table
 // advance in the same request) and the tables of one device are walked
-// concurrently on up to four sockets. One device therefore costs about the
-// round trips of its longest table, and never more requests than
-// snmpbulkwalk needs for the same columns.
+// concurrently on up to four sockets (the small tables share one walk). One
+// device therefore costs about the round trips of its longest table, and
+// never more requests than snmpbulkwalk needs for the same columns.
+//
+// Sweeps: Probe sends one GET of sysObjectID.0 on one socket. For SNMPv3 it
+// carries the placeholder user ProbeUser at noAuthNoPriv with an empty
+// engine ID, so any agent answers with a Report and the operator's user
+// name and keys are only ever sent to addresses that answered.
 //
 // Decisions worth knowing:
 //   - IPv6 link-local addresses (fe80::/10) are dropped: they repeat on
