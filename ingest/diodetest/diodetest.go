@@ -129,7 +129,7 @@ type Server struct {
 	tokenFails int
 	unauthAns  int
 	failNext   []codes.Code
-	unauthOnce bool
+	unauthNext int
 	dropNext   int
 	delay      time.Duration
 	rejectNext []string
@@ -320,8 +320,8 @@ func (s *Server) admit(ctx context.Context, req *diodepb.IngestRequest) (codes.C
 	}
 	exp, known := s.tokens[tok]
 	switch {
-	case s.unauthOnce:
-		s.unauthOnce = false
+	case s.unauthNext > 0:
+		s.unauthNext--
 		s.unauthAns++
 		return codes.Unauthenticated, "diodetest: token rejected (injected)"
 	case !known:
@@ -352,10 +352,11 @@ func (s *Server) FailNext(code codes.Code, n int) {
 	}
 }
 
-// UnauthenticatedOnce rejects the next call's token once.
+// UnauthenticatedOnce rejects the token of the next call; each further
+// call of it rejects one more.
 func (s *Server) UnauthenticatedOnce() {
 	s.mu.Lock()
-	s.unauthOnce = true
+	s.unauthNext++
 	s.mu.Unlock()
 }
 

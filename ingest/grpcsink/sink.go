@@ -359,15 +359,20 @@ func (s *Sink) deliver(ctx context.Context, e spool.Entry) bool {
 		err = hint(err)
 		code := status.Code(err)
 		var te *TokenError
+		if !errors.As(err, &te) && code == codes.Unauthenticated {
+			// Never reuse a refused token; re-auth at once the first time,
+			// after backoff if the fresh token is refused too.
+			s.tokens.Invalidate()
+			s.m.requests.WithLabelValues("unauthenticated").Inc()
+			if !reauthed {
+				reauthed, force = true, true
+				log.Info("diode answered Unauthenticated; fetching a new token and retrying once", "err", err)
+				continue
+			}
+		}
 		switch {
 		case errors.As(err, &te):
-			// keep retrying below; message already says URL + status
-		case code == codes.Unauthenticated && !reauthed:
-			reauthed, force = true, true
-			s.m.requests.WithLabelValues("unauthenticated").Inc()
-			log.Info("diode answered Unauthenticated; fetching a new token and retrying once", "err", err)
-			s.tokens.Invalidate()
-			continue
+			// keep retrying below; the message says URL + status
 		case code == codes.InvalidArgument || code == codes.OutOfRange || code == codes.FailedPrecondition:
 			s.count(func(c *counters) { c.rejected++; c.rejectedEnts += int64(n) })
 			s.m.requests.WithLabelValues("rejected").Inc()

@@ -246,6 +246,36 @@ func TestReauth(t *testing.T) {
 			t.Fatal("re-auth went through backoff")
 		}
 	})
+	t.Run("token expired server-side", func(t *testing.T) {
+		srv, ca := receiver(t)
+		h := newSink(t, config(t, srv.URL(), ca))
+		sendAll(t, h.sink, requests(0, 1, 1))
+		waitFor(t, "drain", h.drained)
+		srv.ExpireTokens()
+		sendAll(t, h.sink, requests(1, 2, 1))
+		waitFor(t, "drain", h.drained)
+		if srv.TokenRequests() != 2 || srv.Unauthenticated() != 1 || len(srv.Requests()) != 3 {
+			t.Fatalf("tokens %d, unauthenticated %d, requests %d", srv.TokenRequests(), srv.Unauthenticated(), len(srv.Requests()))
+		}
+	})
+	t.Run("refused again after re-auth: backoff with fresh tokens", func(t *testing.T) {
+		srv, ca := receiver(t)
+		h := newSink(t, config(t, srv.URL(), ca))
+		sendAll(t, h.sink, requests(0, 1, 1))
+		waitFor(t, "drain", h.drained)
+		for i := 0; i < 3; i++ { // three refusals in a row
+			srv.UnauthenticatedOnce()
+		}
+		sendAll(t, h.sink, requests(1, 1, 1))
+		waitFor(t, "drain", h.drained)
+		// 1 initial + a new token after each refusal.
+		if srv.Unauthenticated() != 3 || srv.TokenRequests() != 1+3 {
+			t.Fatalf("tokens %d after %d refusals: a refused token was reused", srv.TokenRequests(), srv.Unauthenticated())
+		}
+		if h.counter(t, "orbd_diode_retries_total") < 1 {
+			t.Fatal("second refusal did not go through backoff")
+		}
+	})
 	t.Run("expired token refreshed before expiry", func(t *testing.T) {
 		// TTL 90s with the 1-minute margin: a token is reused until 30s
 		// of its life passed; a fake clock moves past that.
