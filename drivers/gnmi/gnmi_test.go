@@ -106,6 +106,15 @@ func TestFlavoursGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkGolden(t, c.golden, inv)
+
+			// Through the ingest mapping, entity by entity.
+			counts, ents := mapEntities(t, inv)
+			_, ifs, addrs := inv.Counts()
+			want := entityCounts{Devices: 1, Interfaces: ifs, IPAddresses: addrs, VLANs: len(inv.Devices[0].VLANs)}
+			if counts != want {
+				t.Fatalf("Diode entities %+v; want %+v", counts, want)
+			}
+			checkGoldenBytes(t, strings.TrimSuffix(c.golden, ".json")+".entities.json", ents)
 		})
 	}
 }
@@ -395,7 +404,11 @@ func checkGolden(t *testing.T, name string, inv *drivers.Inventory) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got = append(got, '\n')
+	checkGoldenBytes(t, name, append(got, '\n'))
+}
+
+func checkGoldenBytes(t *testing.T, name string, got []byte) {
+	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
@@ -411,6 +424,6 @@ func checkGolden(t *testing.T, name string, inv *drivers.Inventory) {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("inventory differs from %s (go test -update rewrites it after review)\n got: %s", path, got)
+		t.Fatalf("output differs from %s (go test -update rewrites it after review)\n got: %s", path, got)
 	}
 }

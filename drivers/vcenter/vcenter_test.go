@@ -228,6 +228,17 @@ func TestDefaultVPXMatchesModel(t *testing.T) {
 		}
 	}
 	checkGolden(t, "vpx-default.json", inv)
+
+	// Through the ingest mapping: one Diode entity per object of the model.
+	counts, ents := mapEntities(t, inv)
+	wantCounts := entityCounts{
+		Clusters: len(want.Clusters), Devices: len(want.Hosts), VMs: len(want.VMs),
+		VMInterfaces: want.VMNICs, Disks: want.VMDisks, Interfaces: want.HostNICs,
+	}
+	if counts != wantCounts {
+		t.Fatalf("Diode entities %+v; want %+v", counts, wantCounts)
+	}
+	checkGoldenBytes(t, "vpx-default.entities.json", ents)
 }
 
 // TestGuestIPsAndTemplates changes the model: guest IPs on a NIC (bound by
@@ -538,7 +549,11 @@ func checkGolden(t *testing.T, name string, inv *drivers.Inventory) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got = append(got, '\n')
+	checkGoldenBytes(t, name, append(got, '\n'))
+}
+
+func checkGoldenBytes(t *testing.T, name string, got []byte) {
+	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
@@ -554,7 +569,7 @@ func checkGolden(t *testing.T, name string, inv *drivers.Inventory) {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("inventory differs from %s (go test -update rewrites it after review)\n got: %s", path, got)
+		t.Fatalf("output differs from %s (go test -update rewrites it after review)\n got: %s", path, got)
 	}
 }
 

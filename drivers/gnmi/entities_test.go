@@ -1,0 +1,50 @@
+package gnmi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/netboxlabs/diode-sdk-go/diode/v1/diodepb"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/orbd/orbd/drivers"
+	"github.com/orbd/orbd/ingest"
+	"github.com/orbd/orbd/policies"
+)
+
+// entityCounts counts the Diode entities of the kinds gNMI yields.
+type entityCounts struct{ Devices, Interfaces, IPAddresses, VLANs int }
+
+// mapEntities runs the inventory through the same ingest mapping the agent
+// uses and returns its counts and indented JSON (the golden file).
+func mapEntities(t *testing.T, inv *drivers.Inventory) (entityCounts, []byte) {
+	t.Helper()
+	ents := ingest.Entities(inv, policies.Defaults{Site: "lab"}, ingest.MapOptions{
+		Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), EmitPrefixes: true,
+	})
+	var c entityCounts
+	for _, e := range ents {
+		switch {
+		case e.GetDevice() != nil:
+			c.Devices++
+		case e.GetInterface() != nil:
+			c.Interfaces++
+		case e.GetIpAddress() != nil:
+			c.IPAddresses++
+		case e.GetVlan() != nil:
+			c.VLANs++
+		}
+	}
+	raw, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(&diodepb.IngestRequest{Entities: ents})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	buf.WriteByte('\n')
+	return c, buf.Bytes()
+}
