@@ -125,8 +125,8 @@ func ParseIOSInventory(out string, d *drivers.Device) {
 			}
 			continue
 		}
-		if pid == "" && serial == "" {
-			continue
+		if pid == "" && serial == "" || serial != "" && serial == d.Serial && pid == d.Model {
+			continue // empty, or the chassis listed again (stack member 1)
 		}
 		d.Modules = append(d.Modules, drivers.Module{Bay: name, Model: pid, Serial: serial, Description: descr})
 	}
@@ -142,9 +142,11 @@ type ifRule struct {
 }
 
 type iosIfState struct {
-	i       *drivers.Interface
-	media   string
-	members []string
+	i         *drivers.Interface
+	media     string
+	members   []string
+	bw        int64 // "BW n Kbit": a routing metric, the speed only of LAGs
+	lineSpeed int64 // "Full-duplex, 1000Mb/s"; 0 when auto/unknown
 }
 
 var iosIfRules = []ifRule{
@@ -159,16 +161,14 @@ var iosIfRules = []ifRule{
 	{regexp.MustCompile(`^\s+Description: (.*)$`), func(st *iosIfState, m []string) { st.i.Description = strings.TrimSpace(m[1]) }},
 	{regexp.MustCompile(`^\s+MTU (\d+) bytes, BW (\d+) Kbit`), func(st *iosIfState, m []string) {
 		st.i.MTU, _ = strconv.Atoi(m[1])
-		if st.i.SpeedKbps == 0 {
-			st.i.SpeedKbps, _ = strconv.ParseInt(m[2], 10, 64)
-		}
+		st.bw, _ = strconv.ParseInt(m[2], 10, 64)
 	}},
 	{regexp.MustCompile(`(?i)^\s+(?:full|half|auto)[- ]duplex, (\d+)\s?(M|G)b(?:/s|ps)(?:,.*media type is (.*))?`), func(st *iosIfState, m []string) {
 		n, _ := strconv.ParseInt(m[1], 10, 64)
 		if strings.EqualFold(m[2], "G") {
 			n *= 1000
 		}
-		st.i.SpeedKbps = n * 1000
+		st.lineSpeed = n * 1000
 		if m[3] != "" {
 			st.media = m[3]
 		}
@@ -222,12 +222,13 @@ func ParseIOSInterfaces(out string) ([]drivers.Interface, error) {
 		if dot := strings.LastIndex(i.Name, "."); dot > 0 {
 			i.Parent = i.Name[:dot]
 		}
-		i.Type, i.MgmtOnly = IfType(i.Name, st.media, i.SpeedKbps)
-		if i.Type == "virtual" || i.Type == "lag" {
-			// BW on logical interfaces is a routing metric, not a speed
-			if i.Type == "virtual" {
-				i.SpeedKbps = 0
-			}
+		i.Type, i.MgmtOnly = IfType(i.Name, st.media, st.lineSpeed)
+		switch i.Type {
+		case "virtual": // BW is a routing metric there
+		case "lag":
+			i.SpeedKbps = st.bw // the aggregate; the duplex line shows a member's
+		default:
+			i.SpeedKbps = st.lineSpeed
 		}
 		byShort[shortIf(i.Name)] = len(res)
 		res = append(res, *i)
@@ -347,6 +348,9 @@ func ciscoMAC(s string) string {
 		return ""
 	}
 	h = strings.ToLower(h)
+	if h == "000000000000" {
+		return ""
+	}
 	return h[0:2] + ":" + h[2:4] + ":" + h[4:6] + ":" + h[6:8] + ":" + h[8:10] + ":" + h[10:12]
 }
 
