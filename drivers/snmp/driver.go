@@ -52,7 +52,6 @@ type Driver struct {
 	modules      bool
 	models       map[string]string // lookup_extensions_dir: sysObjectID → model
 	log          *slog.Logger
-	reqVec       *prometheus.CounterVec
 	requests     prometheus.Counter
 }
 
@@ -188,30 +187,16 @@ func New(p *policies.Policy, deps drivers.Deps) (drivers.Driver, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
+	// Deps.Metrics is policy-scoped: the agent adds the policy label and
+	// unregisters the counter when the policy goes.
+	d.requests = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "orbd_snmp_requests_total",
 		Help: "SNMP requests sent (probes, GET/GETNEXT/GETBULK, v3 discovery and retries), per policy.",
-	}, []string{"policy"})
-	if err := reg.Register(vec); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return nil, fmt.Errorf("policy %s: register metrics: %w", p.Name, err)
-		}
-		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
-		if !ok {
-			return nil, fmt.Errorf("policy %s: metric orbd_snmp_requests_total registered with another type", p.Name)
-		}
-		vec = existing
+	})
+	if err := reg.Register(d.requests); err != nil {
+		return nil, fmt.Errorf("policy %s: register metrics: %w", p.Name, err)
 	}
-	d.reqVec = vec
-	d.requests = vec.WithLabelValues(p.Name)
 	return d, nil
-}
-
-// Close deletes the policy's metric series.
-func (d *Driver) Close() error {
-	d.reqVec.DeleteLabelValues(d.policy)
-	return nil
 }
 
 // Targets expands the scope: an IP is one target, a CIDR or range is swept
