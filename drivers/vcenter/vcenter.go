@@ -160,6 +160,10 @@ func Collect(ctx context.Context, cfg Config, log *slog.Logger) (*drivers.Invent
 			return nil, Stats{}, fmt.Errorf("%s: ca_file %s: %w", where, cfg.CAFile, err)
 		}
 	}
+	// vim25.NewClient sets these only when handed a *soap.Client; ours is
+	// wrapped, and without them the SOAPAction header names no API version.
+	sc.Namespace = "urn:" + vim25.Namespace
+	sc.Version = vim25.Version
 	rt := newCountingRT(sc)
 	stats := func(objects int) Stats {
 		total, by := rt.snapshot()
