@@ -324,6 +324,11 @@ func (s *Sink) run(ctx context.Context) {
 			// Not acked: it will be sent again; the server dedups nothing,
 			// but a duplicate is better than a loss.
 			s.log.Error("diode sender: removing a delivered request from the spool failed", "id", e.Req.GetId(), "err", err)
+			s.noteErr(err)
+			fails++
+			if !sleep(ctx, jitter(s.o.BackoffBase, s.o.BackoffMax, fails)) { // no hot resend loop on a sick disk
+				return
+			}
 		}
 	}
 }
