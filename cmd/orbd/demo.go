@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/orbd/orbd/drivers/controller/controllertest"
-	// TODO(wire) "github.com/orbd/orbd/drivers/gnmi/gnmitest"
+	"github.com/orbd/orbd/drivers/gnmi/gnmitest"
 	"github.com/orbd/orbd/drivers/snmp/snmptest"
 	"github.com/orbd/orbd/drivers/ssh/sshtest"
 	"github.com/orbd/orbd/drivers/vcenter/vcentertest"
@@ -33,7 +33,7 @@ type labPart struct {
 var demoLab = []labPart{
 	{"snmp_discovery", "demo_snmp", snmptest.Demo},
 	{"device_discovery", "demo_cli", sshtest.Demo},
-	// TODO(wire) {"gnmi_discovery", "demo_gnmi", gnmitest.Demo},
+	{"gnmi_discovery", "demo_gnmi", gnmitest.Demo},
 	{"vcenter_discovery", "demo_vcenter", vcentertest.Demo},
 	{"controller_discovery", "demo_catalyst", controllertest.DemoCatalyst},
 	{"controller_discovery", "demo_mist", controllertest.DemoMist},

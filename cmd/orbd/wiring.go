@@ -21,7 +21,7 @@ import (
 	// Every backend registers itself from init().
 	_ "github.com/orbd/orbd/drivers/controller"
 	_ "github.com/orbd/orbd/drivers/device"
-	// TODO(wire) _ "github.com/orbd/orbd/drivers/gnmi"
+	_ "github.com/orbd/orbd/drivers/gnmi"
 	_ "github.com/orbd/orbd/drivers/snmp"
 	_ "github.com/orbd/orbd/drivers/vcenter"
 )
