@@ -77,7 +77,7 @@ func junosInterface(p *Node) (drivers.Interface, []drivers.Interface, error) {
 	var units []drivers.Interface
 	for _, l := range p.Children("logical-interface") {
 		un := l.Str("name")
-		uen := en && !strings.Contains(strings.ToLower(l.Str("if-config-flags")), "down")
+		uen := en && l.Path("if-config-flags", "iff-down") == nil
 		u := drivers.Interface{Name: un, Description: l.Str("description"), Enabled: &uen, Parent: name, Type: "virtual"}
 		for _, af := range l.Children("address-family") {
 			fam := af.Str("address-family-name")

@@ -23,7 +23,7 @@ var secretRules = []*regexp.Regexp{
 	regexp.MustCompile(`^(\s*(?:ip |ipv6 )?(?:ospf |ospfv3 )?(?:message-digest-key \d+ md5|authentication-key)(?: \d+)? ).*$`),
 	regexp.MustCompile(`^(\s*(?:neighbor \S+ )?password(?: \d+)? ).*$`),
 	regexp.MustCompile(`^(\s*(?:pre-shared-key|crypto isakmp key|key-string)(?: \d+)? ).*$`),
-	regexp.MustCompile(`^(\s*(?:encrypted-password|authentication-key|secret|pre-shared-key (?:ascii-text|hexadecimal)|community) ).*$`), // Junos set/hierarchy style
+	regexp.MustCompile(`^(\s*(?:encrypted-password|password-hashed|authentication-key|secret|pre-shared-key (?:ascii-text|hexadecimal)|community) ).*$`), // Junos set/hierarchy style
 	regexp.MustCompile(`^(\s*set \S.*? (?:encrypted-password|authentication-key|secret|community|pre-shared-key ascii-text) ).*$`),
 	regexp.MustCompile(`^(\s*(?:ssh-rsa|ssh-ed25519|ecdsa-sha2-\S+) ).*$`),
 	regexp.MustCompile(`^(\s*(?:lsp-password|area-password|domain-password|hello-password)(?: hmac-md5| text)?(?: encrypted| clear)? ).*$`),
