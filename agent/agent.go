@@ -466,9 +466,16 @@ func (a *Agent) loop(ctx context.Context, pool *Pool, r *runner) {
 		timer.Reset(next.Sub(now))
 		tick = timer.C
 	}
-	if r.sched == nil {
+	// No schedule: one run at start. "@every D": a run at start, then every
+	// D (an operator expects data now, not after the first interval). A
+	// cron expression: wait for its first tick.
+	switch r.sched.(type) {
+	case nil:
 		start()
-	} else {
+	case cron.ConstantDelaySchedule:
+		start()
+		arm()
+	default:
 		arm()
 	}
 	stop := r.stop
