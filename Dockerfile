@@ -12,15 +12,17 @@ COPY . .
 ARG VERSION=0.0.0-dev
 RUN CGO_ENABLED=0 GOOS=linux go build -trimpath \
       -ldflags "-s -w -X main.version=${VERSION}" -o /out/orbd ./cmd/orbd \
- && mkdir -p /out/var/lib/orbd /out/etc/orbd /out/tmp \
- && chmod 1777 /out/tmp
+ && mkdir -p /out/rootfs/etc/orbd /out/rootfs/var/lib /out/rootfs/tmp /out/state \
+ && chmod 1777 /out/rootfs/tmp
 
 FROM scratch
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/orbd /usr/local/bin/orbd
-COPY --from=build --chown=65532:65532 /out/var/lib/orbd /var/lib/orbd
-COPY --from=build /out/etc/orbd /etc/orbd
-COPY --from=build /out/tmp /tmp
+# COPY of a directory copies its contents, not the directory's own mode
+# (buildah made /tmp 0755): copy a tree whose entries carry their modes.
+COPY --from=build /out/rootfs/ /
+# A new destination gets the --chown; /var and /var/lib stay root's.
+COPY --from=build --chown=65532:65532 /out/state /var/lib/orbd
 USER 65532:65532
 VOLUME ["/var/lib/orbd"]
 EXPOSE 8080

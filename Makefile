@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 # Real protocol peers the tests start on loopback (docs: shared test-peers).
-PEERS := snmpd snmp snmpsim openssh-server netconfd netconfd-module-ietf-system tinyproxy squid systemd buildah podman runc
+PEERS := snmpd snmp snmpsim openssh-server netconfd netconfd-module-ietf-system tinyproxy squid systemd buildah podman runc ca-certificates
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
