@@ -144,8 +144,8 @@ func (t *tally) cancelled() {
 // execute performs one run of p: expand targets, one pool task per target,
 // deliver, flush. It never panics because of a driver and always returns a
 // result, which it also records in the metrics.
-func (a *Agent) execute(ctx context.Context, pool *Pool, p *policies.Policy, drv drivers.Driver) RunResult {
-	res := RunResult{Policy: p.Name, Backend: p.Backend, RunID: uuid.NewString(), Start: a.now()}
+func (a *Agent) execute(ctx context.Context, pool *Pool, p *policies.Policy, drv drivers.Driver) (res RunResult) {
+	res = RunResult{Policy: p.Name, Backend: p.Backend, RunID: uuid.NewString(), Start: a.now()}
 	log := a.log.With("policy", p.Name, "backend", p.Backend, "run_id", res.RunID)
 	mono := time.Now() // durations from the monotonic clock, whatever Now is
 	parent := ctx
