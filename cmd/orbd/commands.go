@@ -44,21 +44,31 @@ func validateCmd(g *globals) *cobra.Command {
 	}
 }
 
+// setup builds the logger and loads the -c files; an invalid file prints
+// every error and ends the command with exit 1.
+func (g *globals) setup() (*slog.Logger, *policies.Config, []string, error) {
+	log, err := g.logger()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	paths := g.configPaths()
+	cfg, err := loadConfig(paths)
+	if err != nil {
+		fmt.Fprintln(g.stderr, err)
+		return nil, nil, nil, exitError{code: 1, msg: "invalid configuration; nothing started"}
+	}
+	return log, cfg, paths, nil
+}
+
 func runCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "run",
 		Short: "Run the agent: schedule policies, watch the files, serve the status API",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := g.logger()
+			log, cfg, paths, err := g.setup()
 			if err != nil {
 				return err
-			}
-			paths := g.configPaths()
-			cfg, err := loadConfig(paths)
-			if err != nil {
-				fmt.Fprintln(g.stderr, err)
-				return exitError{code: 1, msg: "invalid configuration; nothing started"}
 			}
 			reg := newRegistry()
 			sink, statusFn, err := buildSink(cfg, log, reg)
@@ -123,38 +133,36 @@ func discoverCmd(g *globals) *cobra.Command {
 		Short: "Run every policy (or one) once, deliver, print a summary; non-zero if a target failed",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := g.logger()
+			log, cfg, _, err := g.setup()
 			if err != nil {
 				return err
 			}
-			cfg, err := loadConfig(g.configPaths())
-			if err != nil {
-				fmt.Fprintln(g.stderr, err)
-				return exitError{code: 1, msg: "invalid configuration"}
-			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			return discoverOnce(ctx, g.stdout, cfg, only, log)
+			reg := newRegistry()
+			sink, statusFn, err := buildSink(cfg, log, reg)
+			if err != nil {
+				return err
+			}
+			return runOnce(ctx, g.stdout, newStack(cfg, log, sink, statusFn, reg), cfg, only)
 		},
 	}
 	c.Flags().StringVar(&only, "policy", "", "run only this policy (name)")
 	return c
 }
 
-// discoverOnce runs policies once through the normal pipeline and sink,
-// prints the summary, and fails when any target or run failed.
-func discoverOnce(ctx context.Context, w io.Writer, cfg *policies.Config, only string, log *slog.Logger) error {
-	reg := newRegistry()
-	sink, statusFn, err := buildSink(cfg, log, reg)
-	if err != nil {
-		return err
-	}
-	st := newStack(cfg, log, sink, statusFn, reg)
+// runOnce runs policies once through the stack's pipeline and sink,
+// flushes delivery, prints the summary, and fails (exit 2) when any target
+// or run failed.
+func runOnce(ctx context.Context, w io.Writer, st *stack, cfg *policies.Config, only string) error {
 	results, runErr := st.agent.RunOnce(ctx, cfg, only)
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Agent.ShutdownGrace.D())
 	defer cancel()
-	closeErr := sink.Close(fctx)
+	closeErr := st.sink.Close(fctx)
 	failed := printSummary(w, results)
+	if st.after != nil {
+		st.after(w)
+	}
 	switch {
 	case runErr != nil:
 		return runErr
@@ -172,14 +180,9 @@ func doctorCmd(g *globals) *cobra.Command {
 		Short: "Test DNS, TCP/proxy, TLS, token and gRPC to the Diode target",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := g.logger()
+			log, cfg, _, err := g.setup()
 			if err != nil {
 				return err
-			}
-			cfg, err := loadConfig(g.configPaths())
-			if err != nil {
-				fmt.Fprintln(g.stderr, err)
-				return exitError{code: 1, msg: "invalid configuration"}
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
 			defer cancel()

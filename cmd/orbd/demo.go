@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -124,24 +125,13 @@ prints what was discovered and what the receiver got. Nothing leaves loopback.`,
 			st := newStack(cfg, log, sink, statusFn, reg)
 
 			fmt.Fprintf(g.stdout, "orbd demo: %d simulated policies on loopback, Diode receiver at %s\n\n", len(demoLab), target)
-			results, runErr := st.agent.RunOnce(ctx, cfg, "")
-			fctx, fcancel := context.WithTimeout(ctx, 30*time.Second)
-			defer fcancel()
-			closeErr := sink.Close(fctx)
-			failed := printSummary(g.stdout, results)
-			fmt.Fprintln(g.stdout)
-			receiverSummary(g.stdout)
 			abs, _ := filepath.Abs(out)
-			fmt.Fprintf(g.stdout, "\ndry-run files (Diode SDK format): %s\n", abs)
-			switch {
-			case runErr != nil:
-				return runErr
-			case closeErr != nil:
-				return fmt.Errorf("delivery: %w", closeErr)
-			case failed > 0:
-				return exitError{code: 2, msg: fmt.Sprintf("%d target(s) failed", failed)}
+			st.after = func(w io.Writer) {
+				fmt.Fprintln(w)
+				receiverSummary(w)
+				fmt.Fprintf(w, "\ndry-run files (Diode SDK format): %s\n", abs)
 			}
-			return nil
+			return runOnce(ctx, g.stdout, st, cfg, "")
 		},
 	}
 	c.Flags().StringVar(&out, "out", "orbd-demo-output", "directory for the dry-run files")

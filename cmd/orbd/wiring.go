@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -41,6 +42,7 @@ type stack struct {
 	sink     ingest.Sink
 	statusFn func() any
 	agent    *agent.Agent
+	after    func(io.Writer) // optional: printed after a one-shot summary
 }
 
 // buildSink picks the dry-run writer or the Diode gRPC client (spooled).
