@@ -365,3 +365,35 @@ func status(t *testing.T, base string) string {
 }
 
 func metrics(t *testing.T, base string) string { return get(t, base+"/metrics") }
+
+// The README's first command: the whole lab through the real agent, the
+// gRPC sink to the in-process receiver, and dry-run files of the same
+// requests.
+func TestDemo(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "dry")
+	r := orbd(t, nil, "demo", "--out", out)
+	if r.code != 0 {
+		t.Fatalf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, p := range []string{"demo_snmp", "demo_cli", "demo_gnmi", "demo_vcenter", "demo_catalyst", "demo_mist"} {
+		if !regexpMatch(`(?m)^`+p+`\s+\S+\s+[1-9]\d*\s+[1-9]\d*\s+[1-9]\d*\s+\d+\s+\d+\s+[1-9]\d*\s+0\s`, r.stdout) {
+			t.Errorf("no successful row for %s:\n%s", p, r.stdout)
+		}
+	}
+	m := regexpFind(`Diode receiver \S+: (\d+) requests, (\d+) entities`, r.stdout)
+	if m == nil {
+		t.Fatalf("no receiver summary:\n%s", r.stdout)
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*.json"))
+	n := 0
+	for _, f := range files {
+		ents, err := diode.LoadDryRunEntities(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(ents)
+	}
+	if fmt.Sprint(len(files)) != m[1] || fmt.Sprint(n) != m[2] {
+		t.Fatalf("dry-run has %d files / %d entities; receiver got %s requests / %s entities", len(files), n, m[1], m[2])
+	}
+}

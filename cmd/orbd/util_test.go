@@ -25,3 +25,5 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func regexpFind(re, s string) []string { return regexp.MustCompile(re).FindStringSubmatch(s) }
