@@ -68,6 +68,8 @@ type Driver struct {
 	stateDir    string
 	ports       []int
 	scanTimeout time.Duration
+	// well-known ports, fields so that tests can point them at free ports
+	sshPort, netconfPort int
 }
 
 // New validates the policy's scope and builds the driver.
@@ -81,7 +83,8 @@ func New(p *policies.Policy, deps drivers.Deps) (drivers.Driver, error) {
 	}
 	d := &Driver{pol: p, scope: p.Device.Scope, opts: p.Device.Config.Options,
 		log: log.With("policy", p.Name), stateDir: deps.StateDir,
-		ports: p.Device.Config.Options.PortScanPorts, scanTimeout: p.Device.Config.Options.PortScanTimeout.Duration()}
+		ports: p.Device.Config.Options.PortScanPorts, scanTimeout: p.Device.Config.Options.PortScanTimeout.Duration(),
+		sshPort: 22, netconfPort: 830}
 	if len(d.ports) == 0 {
 		d.ports = DefaultPorts
 	}
@@ -218,38 +221,33 @@ type plan struct {
 func (d *Driver) choose(ctx context.Context, t drivers.Target, e policies.DeviceScope) plan {
 	info := driverNames[e.Driver]
 	port := e.OptionalArgs.Port
-	withPort := func(p plan, def int) plan {
-		p.port = def
+	or := func(def int) int {
 		if port != 0 {
-			p.port = port
+			return port
 		}
-		return p
+		return def
 	}
 	switch e.OptionalArgs.Transport {
 	case TransportSSH:
-		return withPort(plan{transport: TransportSSH, platform: info.platform}, 22)
+		return plan{transport: TransportSSH, platform: info.platform, port: or(d.sshPort)}
 	case TransportNETCONF:
-		return withPort(plan{transport: TransportNETCONF}, 830)
+		return plan{transport: TransportNETCONF, port: or(d.netconfPort)}
 	}
 	switch {
 	case info.transport == TransportSSH:
-		return withPort(plan{transport: TransportSSH, platform: info.platform}, 22)
+		return plan{transport: TransportSSH, platform: info.platform, port: or(d.sshPort)}
 	case info.sshIfNoNetconf:
-		ncPort := 830
-		if port != 0 {
-			ncPort = port
+		if nc := or(d.netconfPort); len(d.openPorts(ctx, t.Host, []int{nc})) == 1 {
+			return plan{transport: TransportNETCONF, port: nc}
 		}
-		if len(d.openPorts(ctx, t.Host, []int{ncPort})) == 1 {
-			return plan{transport: TransportNETCONF, port: ncPort}
-		}
-		return plan{transport: TransportSSH, platform: info.platform, port: 22}
+		return plan{transport: TransportSSH, platform: info.platform, port: d.sshPort}
 	case info.transport == TransportNETCONF:
-		return withPort(plan{transport: TransportNETCONF}, 830)
+		return plan{transport: TransportNETCONF, port: or(d.netconfPort)}
 	}
-	if len(d.openPorts(ctx, t.Host, []int{830})) == 1 {
-		return plan{transport: TransportNETCONF, port: 830}
+	if len(d.openPorts(ctx, t.Host, []int{d.netconfPort})) == 1 {
+		return plan{transport: TransportNETCONF, port: d.netconfPort}
 	}
-	return withPort(plan{transport: TransportSSH}, 22)
+	return plan{transport: TransportSSH, port: or(d.sshPort)}
 }
 
 // knownHosts is the entry's known_hosts file: optional_args.known_hosts

@@ -3,6 +3,7 @@ package ssh_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,5 +43,80 @@ func TestDiscoverSmoke(t *testing.T) {
 			}
 			t.Logf("%+v", d)
 		})
+	}
+}
+
+// TestDetectAll logs in to every emulated platform without naming it.
+func TestDetectAll(t *testing.T) {
+	for pl, want := range map[string]string{"iosxe": "sw-core-01", "nxos": "nx-leaf-01", "eos": "eos-leaf-02", "iosxr": "pe1", "junos": "mx-edge-01"} {
+		t.Run(pl, func(t *testing.T) {
+			s := startDevice(t, sshtest.Device{Platform: pl, Password: "pw", Banner: "*** lab device ***\nUnauthorized access prohibited"})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			got, err := ssh.Detect(ctx, params(t, s, "").Conn)
+			if err != nil || got != pl {
+				t.Fatalf("Detect = %q, %v; want %q", got, err, pl)
+			}
+			d, err := ssh.Discover(ctx, params(t, s, ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Name != want || len(d.Interfaces) == 0 {
+				t.Fatalf("name %q with %d interfaces, want %q", d.Name, len(d.Interfaces), want)
+			}
+		})
+	}
+}
+
+// TestPaging checks the emulator itself: output pauses at --More-- until
+// paging is turned off, like a real terminal session.
+func TestPaging(t *testing.T) {
+	s := startDevice(t, sshtest.Device{Platform: "iosxe", Password: "pw"})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := ssh.Dial(ctx, params(t, s, "").Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := sess.StdinPipe()
+	out, _ := sess.StdoutPipe()
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	readUntil := func(marker string) string {
+		var b []byte
+		buf := make([]byte, 4096)
+		for !strings.Contains(string(b), marker) {
+			n, err := out.Read(buf)
+			if err != nil {
+				t.Fatalf("waiting for %q: %v; got %q", marker, err, b)
+			}
+			b = append(b, buf[:n]...)
+		}
+		return string(b)
+	}
+	readUntil("sw-core-01>")
+	in.Write([]byte("show interfaces\n"))
+	first := readUntil("--More--")
+	if strings.Contains(first, "Loopback0") {
+		t.Fatal("whole output before --More--")
+	}
+	in.Write([]byte("q"))
+	readUntil("sw-core-01>")
+	in.Write([]byte("terminal length 0\n"))
+	readUntil("sw-core-01>")
+	in.Write([]byte("show interfaces\n"))
+	all := readUntil("Loopback0")
+	if strings.Contains(all, "--More--") {
+		t.Fatal("paging still on after terminal length 0")
+	}
+	in.Write([]byte("show bogus\n"))
+	if got := readUntil("sw-core-01>"); !strings.Contains(got, "% Invalid input detected at '^' marker.") {
+		t.Fatalf("unknown command: %q", got)
 	}
 }
