@@ -42,6 +42,11 @@ const debounce = 250 * time.Millisecond
 // editor's write-to-temp-and-rename and a Kubernetes ConfigMap's ..data
 // symlink swap are both seen. A path may be a directory of *.yaml files.
 func Watch(ctx context.Context, paths []string, reload func(ctx context.Context)) error {
+	return watch(ctx, paths, reload, nil)
+}
+
+// watch is Watch with a hook called once every watch is in place (tests).
+func watch(ctx context.Context, paths []string, reload func(ctx context.Context), ready func()) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watch config: %w", err)
@@ -90,6 +95,9 @@ func Watch(ctx context.Context, paths []string, reload func(ctx context.Context)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	if ready != nil {
+		ready()
+	}
 	for {
 		select {
 		case <-ctx.Done():
