@@ -324,7 +324,7 @@ func (a *Agent) reconcile(base context.Context, pl *plan) error {
 		r.cancel()
 	}
 	for _, r := range stop {
-		<-r.done
+		a.waitStopped(r)
 		a.closeRunner(r)
 	}
 	a.mu.Lock()
@@ -405,6 +405,28 @@ func (a *Agent) build(it planItem) (drv drivers.Driver, reg *trackingRegisterer,
 	return drv, reg, err
 }
 
+// stuckWarnEvery is how often waiting for a cancelled policy that does not
+// unwind (a driver ignoring ctx) is logged.
+const stuckWarnEvery = 10 * time.Second
+
+// waitStopped waits for a cancelled or stopping policy's goroutines. A
+// driver that ignores its ctx would block here: say so in the log rather
+// than abandon goroutines that still use the driver.
+func (a *Agent) waitStopped(r *runner) {
+	t := time.NewTicker(stuckWarnEvery)
+	defer t.Stop()
+	for waited := time.Duration(0); ; {
+		select {
+		case <-r.done:
+			return
+		case <-t.C:
+			waited += stuckWarnEvery
+			a.log.Warn("still waiting for policy to stop; its driver may be ignoring cancellation",
+				"policy", r.p.Name, "backend", r.p.Backend, "waited", waited.String())
+		}
+	}
+}
+
 func (a *Agent) closeRunner(r *runner) {
 	if r.drv == nil {
 		return
@@ -434,6 +456,13 @@ func (a *Agent) startRunner(base context.Context, pool *Pool, it planItem) *runn
 	r.drv, r.reg = drv, reg
 	ctx, cancel := context.WithCancel(base)
 	r.cancel = cancel
+	// Status shows the first run or tick at once, before loop gets going.
+	if r.sched != nil {
+		r.next = r.sched.Next(a.now())
+	}
+	if _, every := r.sched.(cron.ConstantDelaySchedule); r.sched == nil || every {
+		r.running = true
+	}
 	a.log.Info("policy started", "policy", it.p.Name, "backend", it.p.Backend, "schedule", it.p.Schedule)
 	go a.loop(ctx, pool, r)
 	return r
@@ -539,16 +568,19 @@ func (a *Agent) shutdown() {
 	defer timer.Stop()
 	expired := timer.C
 	for _, r := range rs {
-		select {
-		case <-r.done:
-		case <-expired:
-			expired = nil
-			a.log.Warn("shutdown grace expired: cancelling in-flight runs", "grace", grace.String())
-			for _, r := range rs {
-				r.cancel()
+		if expired != nil {
+			select {
+			case <-r.done:
+				continue
+			case <-expired:
+				expired = nil
+				a.log.Warn("shutdown grace expired: cancelling in-flight runs", "grace", grace.String())
+				for _, r := range rs {
+					r.cancel()
+				}
 			}
-			<-r.done
 		}
+		a.waitStopped(r)
 	}
 	for _, r := range rs {
 		a.closeRunner(r)

@@ -600,3 +600,27 @@ func TestApplyBeforeRun(t *testing.T) {
 		t.Error("second Run succeeded")
 	}
 }
+
+// "" and @every run at once; a cron expression waits for its first tick.
+func TestScheduleStart(t *testing.T) {
+	h := newHarness(t)
+	for _, n := range []string{"once", "every", "cron"} {
+		h.f.set(n, &fakePolicy{targets: hosts("127.0.0.1")})
+	}
+	h.run(t)
+	if err := h.a.Apply(context.Background(), config(2, pol("once", "", "1"), pol("every", "@every 1h", "1"), pol("cron", "0 0 1 1 *", "1"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "once and every to run", func() bool {
+		return h.policyStatus(t, "once").LastRun != nil && h.policyStatus(t, "every").LastRun != nil
+	})
+	if c := h.policyStatus(t, "cron"); c.LastRun != nil || c.Running || c.NextRun == nil || c.NextRun.Month() != time.January {
+		t.Errorf("cron policy status = %+v", c)
+	}
+	if e := h.policyStatus(t, "every"); e.NextRun == nil {
+		t.Error("@every policy has no next run")
+	}
+	if o := h.policyStatus(t, "once"); o.NextRun != nil {
+		t.Error("run-once policy has a next run")
+	}
+}

@@ -63,7 +63,7 @@ func TestHTTPAPI(t *testing.T) {
 	if code, _ := get(t, srv, "/readyz"); code != 200 {
 		t.Errorf("readyz after Apply = %d, want 200", code)
 	}
-	waitFor(t, "core run", func() bool { return h.d.closedRuns("core") == 1 })
+	waitFor(t, "core run", func() bool { return h.policyStatus(t, "core").LastRun != nil })
 
 	code, body := get(t, srv, "/api/v1/status")
 	if code != 200 {
