@@ -624,3 +624,42 @@ func TestScheduleStart(t *testing.T) {
 		t.Error("run-once policy has a next run")
 	}
 }
+
+func TestDeliveryErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		begin, close      error
+		wantErr           string
+		wantTried, wantOK int
+	}{
+		{"begin fails", errors.New("spool full"), nil, "delivery: begin: spool full", 0, 0},
+		{"close fails", nil, errors.New("write dry-run file: disk full"), "delivery: close: write dry-run file: disk full", 2, 2},
+		{"nil inventory is not delivered", nil, nil, "", 2, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.d.beginErr, h.d.closeErr = tc.begin, tc.close
+			h.f.set("p", &fakePolicy{targets: hosts("127.0.0.1", "127.0.0.2"), discover: func(ctx context.Context, tg drivers.Target) (*drivers.Inventory, error) {
+				if tg.Host == "127.0.0.2" {
+					return nil, nil // answered, found nothing
+				}
+				return oneDevice(tg), nil
+			}})
+			res, err := h.a.RunOnce(context.Background(), config(2, pol("p", "", "1")), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := res[0]
+			if r.Err != tc.wantErr || r.TargetsTried != tc.wantTried || r.TargetsAnswered != tc.wantOK || r.TargetsFailed != 0 {
+				t.Errorf("result = %+v", r)
+			}
+			want := "ok"
+			if tc.wantErr != "" {
+				want = "failed"
+			}
+			if got := testutil.ToFloat64(h.a.m.runs.WithLabelValues("p", fakeBackend, want)); got != 1 {
+				t.Errorf("orbd_runs_total{result=%s} = %v", want, got)
+			}
+		})
+	}
+}

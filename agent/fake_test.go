@@ -151,6 +151,7 @@ type recDelivery struct {
 	closed   map[string]int      // policy → closed runs
 	addErr   func(t drivers.Target) error
 	closeErr error
+	beginErr error
 }
 
 func newRecDelivery() *recDelivery {
@@ -158,6 +159,9 @@ func newRecDelivery() *recDelivery {
 }
 
 func (d *recDelivery) Begin(ctx context.Context, p *policies.Policy, runID string) (RunSink, error) {
+	if d.beginErr != nil {
+		return nil, d.beginErr
+	}
 	if runID == "" {
 		return nil, errors.New("empty run id")
 	}
@@ -192,6 +196,9 @@ func (s *recSink) Add(ctx context.Context, t drivers.Target, inv *drivers.Invent
 		if err := s.d.addErr(t); err != nil {
 			return 0, err
 		}
+	}
+	if inv == nil {
+		return 0, errors.New("nil inventory handed to delivery")
 	}
 	s.d.mu.Lock()
 	defer s.d.mu.Unlock()

@@ -275,6 +275,9 @@ func (a *Agent) doTarget(ctx context.Context, p *policies.Policy, drv drivers.Dr
 			return outcome{err: targetErr(ctx, p, err)}
 		}
 		o = outcome{answered: true, inv: inv}
+		if inv == nil {
+			return o // answered, nothing to report
+		}
 		n, err := sink.Add(ctx, t, inv)
 		o.entities = n
 		if err != nil {
