@@ -596,6 +596,13 @@ func TestApplyBeforeRun(t *testing.T) {
 	if st := h.a.Status(); st.Pool.Workers != 3 || !st.Ready {
 		t.Errorf("pool=%+v ready=%v", st.Pool, st.Ready)
 	}
+	// orb.agent.workers changes apply live, without restarting policies.
+	if err := h.a.Apply(context.Background(), config(7, pol("p", "", "1"))); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.a.Status(); st.Pool.Workers != 7 || h.f.count(h.f.builds, "p") != 1 {
+		t.Errorf("after resize: pool=%+v builds=%d", st.Pool, h.f.count(h.f.builds, "p"))
+	}
 	if err := h.a.Run(context.Background()); err == nil {
 		t.Error("second Run succeeded")
 	}
