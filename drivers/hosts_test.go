@@ -6,6 +6,7 @@ import (
 	"testing"
 )
 
+// Parse-only: documentation addresses (RFC 5737), nothing is dialled.
 func TestExpandHosts(t *testing.T) {
 	for _, tc := range []struct {
 		in          string
@@ -16,16 +17,16 @@ func TestExpandHosts(t *testing.T) {
 	}{
 		{in: "127.0.0.1", n: 1, first: "127.0.0.1", last: "127.0.0.1"},
 		{in: "::1", n: 1, first: "::1", last: "::1"},
-		{in: "10.0.0.0/24", n: 254, first: "10.0.0.1", last: "10.0.0.254", swept: true},
-		{in: "10.0.0.0/31", n: 2, first: "10.0.0.0", last: "10.0.0.1", swept: true},
-		{in: "10.0.0.5/32", n: 1, first: "10.0.0.5", last: "10.0.0.5", swept: true},
+		{in: "198.51.100.0/24", n: 254, first: "198.51.100.1", last: "198.51.100.254", swept: true},
+		{in: "198.51.100.0/31", n: 2, first: "198.51.100.0", last: "198.51.100.1", swept: true},
+		{in: "198.51.100.5/32", n: 1, first: "198.51.100.5", last: "198.51.100.5", swept: true},
 		{in: "2001:db8::/126", n: 4, first: "2001:db8::", last: "2001:db8::3", swept: true},
-		{in: "10.0.0.1-20", n: 20, first: "10.0.0.1", last: "10.0.0.20", swept: true},
-		{in: "10.0.0.250-10.0.1.2", n: 9, first: "10.0.0.250", last: "10.0.1.2", swept: true},
+		{in: "198.51.100.1-20", n: 20, first: "198.51.100.1", last: "198.51.100.20", swept: true},
+		{in: "198.51.100.250-198.51.101.2", n: 9, first: "198.51.100.250", last: "198.51.101.2", swept: true},
 		{in: "switch1.example.net", name: true},
 		{in: "10.0.0.0/8", err: "more than 65536 addresses"},
-		{in: "10.0.0.20-1", err: "end before start"},
-		{in: "10.0.0.300", err: "not an IP address"},
+		{in: "198.51.100.20-1", err: "end before start"},
+		{in: "198.51.100.300", err: "not an IP address"},
 		{in: "", err: "empty host"},
 	} {
 		addrs, swept, name, err := ExpandHosts(tc.in)
