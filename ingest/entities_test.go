@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/orbd/orbd/drivers"
+	"github.com/orbd/orbd/internal/testutil"
 	"github.com/orbd/orbd/policies"
 )
 
@@ -36,7 +38,7 @@ func TestEntitiesGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ents := Entities(tc.inv, tc.d, tc.o)
 			validateAll(t, ents)
-			golden(t, tc.name, encodeEntities(t, ents))
+			testutil.Golden(t, filepath.Join("testdata", tc.name+".golden.json"), testutil.EntitiesJSON(t, ents))
 			// Mapping is deterministic: a second run is identical.
 			again := Entities(tc.inv, tc.d, tc.o)
 			if len(again) != len(ents) {

@@ -1,25 +1,14 @@
 package ingest
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
-	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"strings"
-	"testing"
 	"time"
 
 	"github.com/netboxlabs/diode-sdk-go/diode/v1/diodepb"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/orbd/orbd/drivers"
 	"github.com/orbd/orbd/policies"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 
 // testNow is a fixed moment in the past, so entities validate and goldens are stable.
 var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -129,61 +118,6 @@ func richDefaults() policies.Defaults {
 		Prefix:    policies.IPDefaults{Role: "Access LAN", Tenant: "Acme Corp"},
 		VLAN:      policies.VLANDefaults{Group: "AMS1 access", Role: "Users"},
 	}
-}
-
-// encodeEntities renders entities as a stable, indented protojson document.
-// protojson's own whitespace is deliberately unstable, so it is re-indented.
-func encodeEntities(t testing.TB, ents []*diodepb.Entity) []byte {
-	t.Helper()
-	raw, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(&diodepb.IngestRequest{Entities: ents})
-	if err != nil {
-		t.Fatalf("marshal: %v", err)
-	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, raw, "", "  "); err != nil {
-		t.Fatalf("indent: %v", err)
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes()
-}
-
-// golden compares got with testdata/<name>.golden.json (or rewrites it with -update).
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run with -update to create): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden (run with -update after checking):\n%s", path, firstDiff(string(want), string(got)))
-	}
-}
-
-func firstDiff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			return fmt.Sprintf("line %d:\n want: %s\n  got: %s", i+1, w, g)
-		}
-	}
-	return "(no line differs)"
 }
 
 // kindName names an entity for assertions: "interface/Vlan10".

@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -10,7 +9,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"flag"
 	"math/big"
 	"net/http"
 	"os"
@@ -24,10 +22,9 @@ import (
 
 	"github.com/orbd/orbd/drivers"
 	"github.com/orbd/orbd/drivers/controller/controllertest"
+	orbdtest "github.com/orbd/orbd/internal/testutil"
 	"github.com/orbd/orbd/policies"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 func policyFor(sc policies.ControllerScope) *policies.Policy {
 	return &policies.Policy{
@@ -98,49 +95,6 @@ func writeCA(t *testing.T, w interface{ WriteCA(string) error }) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func checkGolden(t *testing.T, name string, inv *drivers.Inventory) {
-	t.Helper()
-	got, err := json.MarshalIndent(inv, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	goldenBytes(t, name, append(got, '\n'))
-}
-
-func goldenBytes(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (rerun with -update after checking):\n%s", path, firstDiff(string(want), string(got)))
-	}
-}
-
-func firstDiff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			return "line " + jsonNum(i+1) + ":\n want: " + w + "\n  got: " + g
-		}
-	}
-	return ""
 }
 
 func jsonNum(i int) string { b, _ := json.Marshal(i); return string(b) }
@@ -217,7 +171,7 @@ func TestCatalystInventory(t *testing.T) {
 			if dv, ifs, ad := inv.Counts(); dv != wantDevs || ifs != wantIfs || ad != wantAddrs {
 				t.Errorf("counts = %d devices, %d interfaces, %d addresses; want %d, %d, %d", dv, ifs, ad, wantDevs, wantIfs, wantAddrs)
 			}
-			checkGolden(t, "catalyst.golden.json", inv)
+			orbdtest.GoldenJSON(t, filepath.Join("testdata", "catalyst.golden.json"), inv)
 
 			if n := c.Count("/dna/system/api/v1/auth/token"); n != 1 {
 				t.Errorf("token requests = %d, want 1", n)
@@ -392,7 +346,7 @@ func TestMistInventory(t *testing.T) {
 			if roles["access-point"] != types["ap"] || roles["switch"] != types["switch"] || roles["gateway"] != types["gateway"] {
 				t.Errorf("roles %v, want from types %v", roles, types)
 			}
-			checkGolden(t, "mist.golden.json", inv)
+			orbdtest.GoldenJSON(t, filepath.Join("testdata", "mist.golden.json"), inv)
 			if n := c(m, "/api/v1/orgs/"+m.OrgID+"/inventory"); n != tc.invPages {
 				t.Errorf("inventory requests = %d, want %d", n, tc.invPages)
 			}

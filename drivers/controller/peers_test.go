@@ -19,6 +19,7 @@ import (
 	"github.com/orbd/orbd/drivers/controller/controllertest"
 	"github.com/orbd/orbd/ingest"
 	"github.com/orbd/orbd/internal/peertest"
+	"github.com/orbd/orbd/internal/testutil"
 	"github.com/orbd/orbd/policies"
 )
 
@@ -140,27 +141,15 @@ func TestDemo(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer stop()
-			var b strings.Builder
-			b.WriteString("orb:\n  backends:\n    common:\n      diode:\n        target: grpc://127.0.0.1:8081\n        dry_run: true\n        dry_run_output_dir: " + t.TempDir() + "\n    controller_discovery: {}\n  policies:\n    controller_discovery:\n      demo_" + tc.name + ":\n")
-			for _, line := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
-				b.WriteString("        " + line + "\n")
-			}
-			path := filepath.Join(t.TempDir(), "agent.yaml")
-			if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := policies.Load([]string{path}, policies.LoadOptions{Getenv: func(string) (string, bool) { return "", false }})
-			if err != nil {
-				t.Fatalf("load demo policy: %v\n%s", err, b.String())
-			}
-			if len(cfg.Policies) != 1 || cfg.Policies[0].Controller == nil {
-				t.Fatalf("loaded %d policies", len(cfg.Policies))
+			p := testutil.LoadPolicy(t, policies.BackendController, "demo_"+tc.name, body)
+			if p.Controller == nil {
+				t.Fatalf("policy %s has no controller block", p.Key())
 			}
 			spec, ok := drivers.Lookup(policies.BackendController)
 			if !ok {
 				t.Fatal("not registered")
 			}
-			drv, err := spec.New(cfg.Policies[0], drivers.Deps{})
+			drv, err := spec.New(p, drivers.Deps{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,11 +204,7 @@ func TestEntitiesGolden(t *testing.T) {
 				}
 				all = append(all, v)
 			}
-			got, err := json.MarshalIndent(all, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			goldenBytes(t, tc.name+".entities.golden.json", append(got, '\n'))
+			testutil.GoldenJSON(t, filepath.Join("testdata", tc.name+".entities.golden.json"), all)
 			// Each device, interface and address becomes one entity.
 			dv, ifs, ad := inv.Counts()
 			kinds := map[string]int{}

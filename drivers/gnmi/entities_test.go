@@ -1,16 +1,12 @@
 package gnmi_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/netboxlabs/diode-sdk-go/diode/v1/diodepb"
-	"google.golang.org/protobuf/encoding/protojson"
-
 	"github.com/orbd/orbd/drivers"
 	"github.com/orbd/orbd/ingest"
+	"github.com/orbd/orbd/internal/testutil"
 	"github.com/orbd/orbd/policies"
 )
 
@@ -37,14 +33,5 @@ func mapEntities(t *testing.T, inv *drivers.Inventory) (entityCounts, []byte) {
 			c.VLANs++
 		}
 	}
-	raw, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(&diodepb.IngestRequest{Entities: ents})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, raw, "", "  "); err != nil {
-		t.Fatal(err)
-	}
-	buf.WriteByte('\n')
-	return c, buf.Bytes()
+	return c, testutil.EntitiesJSON(t, ents)
 }

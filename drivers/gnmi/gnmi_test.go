@@ -1,14 +1,10 @@
 package gnmi_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,10 +18,9 @@ import (
 	gnmidrv "github.com/orbd/orbd/drivers/gnmi"
 	"github.com/orbd/orbd/drivers/gnmi/gnmitest"
 	"github.com/orbd/orbd/internal/peertest"
+	"github.com/orbd/orbd/internal/testutil"
 	"github.com/orbd/orbd/policies"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 func start(t testing.TB, o gnmitest.Options) *gnmitest.Server {
 	t.Helper()
@@ -105,7 +100,7 @@ func TestFlavoursGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, c.golden, inv)
+			testutil.GoldenJSON(t, filepath.Join("testdata", c.golden), inv)
 
 			// Through the ingest mapping, entity by entity.
 			counts, ents := mapEntities(t, inv)
@@ -114,7 +109,7 @@ func TestFlavoursGolden(t *testing.T) {
 			if counts != want {
 				t.Fatalf("Diode entities %+v; want %+v", counts, want)
 			}
-			checkGoldenBytes(t, strings.TrimSuffix(c.golden, ".json")+".entities.json", ents)
+			testutil.Golden(t, filepath.Join("testdata", strings.TrimSuffix(c.golden, ".json")+".entities.json"), ents)
 		})
 	}
 }
@@ -157,7 +152,7 @@ func TestEncodingFallback(t *testing.T) {
 			if got := s.Requests(); !slices.Equal(got, c.want) {
 				t.Fatalf("requests:\n got %q\nwant %q", got, c.want)
 			}
-			checkGolden(t, c.golden, inv)
+			testutil.GoldenJSON(t, filepath.Join("testdata", c.golden), inv)
 		})
 	}
 }
@@ -348,7 +343,7 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	p := loadDemo(t, policies.BackendGNMI, "demo_gnmi", body)
+	p := testutil.LoadPolicy(t, policies.BackendGNMI, "demo_gnmi", body)
 	spec, _ := drivers.Lookup(policies.BackendGNMI)
 	d, err := spec.New(p, drivers.Deps{Logger: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()})
 	if err != nil {
@@ -371,59 +366,5 @@ func TestDemo(t *testing.T) {
 	}
 	if !slices.Equal(names, []string{"leaf1", "mx1"}) {
 		t.Fatalf("demo devices %q; want leaf1, mx1", names)
-	}
-}
-
-// loadDemo composes the demo policy body into an agent.yaml, as the lead's
-// `orbd demo` does, and loads it with the real policies loader.
-func loadDemo(t *testing.T, backend, name, body string) *policies.Policy {
-	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "orb:\n  backends:\n    common:\n      diode: {dry_run: true, dry_run_output_dir: %s}\n    %s: {}\n  policies:\n    %s:\n      %s:\n",
-		t.TempDir(), backend, backend, name)
-	for _, line := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
-		b.WriteString("        " + line + "\n")
-	}
-	path := filepath.Join(t.TempDir(), "agent.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := policies.Load([]string{path}, policies.LoadOptions{})
-	if err != nil {
-		t.Fatalf("demo policy does not load: %v\n%s", err, b.String())
-	}
-	if len(cfg.Policies) != 1 || cfg.Policies[0].Backend != backend {
-		t.Fatalf("loaded %d policies; want one %s", len(cfg.Policies), backend)
-	}
-	return cfg.Policies[0]
-}
-
-func checkGolden(t *testing.T, name string, inv *drivers.Inventory) {
-	t.Helper()
-	got, err := json.MarshalIndent(inv, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkGoldenBytes(t, name, append(got, '\n'))
-}
-
-func checkGoldenBytes(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("output differs from %s (go test -update rewrites it after review)\n got: %s", path, got)
 	}
 }

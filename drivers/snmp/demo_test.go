@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/orbd/orbd/drivers"
 	"github.com/orbd/orbd/drivers/snmp/snmptest"
+	"github.com/orbd/orbd/internal/testutil"
 	"github.com/orbd/orbd/policies"
 )
 
@@ -29,7 +29,7 @@ func TestDiscoverDemoRecordings(t *testing.T) {
 			}
 			dev := inv.Devices[0]
 			dev.MgmtAddress = netip.Addr{} // the port is random; the address is not
-			golden(t, name+".golden.json", dev)
+			testutil.GoldenJSON(t, filepath.Join("testdata", name+".golden.json"), dev)
 		})
 	}
 }
@@ -43,22 +43,12 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	var b strings.Builder
-	b.WriteString("orb:\n  backends:\n    common:\n      diode: {dry_run: true}\n    snmp_discovery: {}\n  policies:\n    snmp_discovery:\n      demo_snmp:\n")
-	for _, l := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
-		b.WriteString("        " + l + "\n")
-	}
-	path := filepath.Join(t.TempDir(), "agent.yaml")
-	writeFile(t, path, b.String())
-	cfg, err := policies.Load([]string{path}, policies.LoadOptions{Getenv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatalf("demo policy rejected by the loader: %v\n%s", err, b.String())
-	}
-	if len(cfg.Policies) != 1 || cfg.Policies[0].SNMP == nil {
-		t.Fatalf("policies: %+v", cfg.Policies)
+	p := testutil.LoadPolicy(t, policies.BackendSNMP, "demo_snmp", body)
+	if p.SNMP == nil {
+		t.Fatalf("policy: %+v", p)
 	}
 	spec, _ := drivers.Lookup(policies.BackendSNMP)
-	drv, err := spec.New(cfg.Policies[0], drivers.Deps{Metrics: prometheus.NewRegistry()})
+	drv, err := spec.New(p, drivers.Deps{Metrics: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,7 @@ package snmp
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,8 +12,6 @@ import (
 	"github.com/orbd/orbd/drivers/snmp/snmptest"
 	"github.com/orbd/orbd/policies"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 // v2c is a policy-wide SNMPv2c authentication block.
 func v2c(community string) *policies.SNMPAuth {
@@ -72,30 +67,6 @@ func ctxTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// golden compares v as indented JSON with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name string, v any) {
-	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s differs from the golden file; got:\n%s", path, got)
-	}
 }
 
 // one is a scope with a single 127.0.0.1 entry.

@@ -1,16 +1,13 @@
 package vcenter_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
-	"flag"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -33,10 +30,9 @@ import (
 	"github.com/orbd/orbd/drivers"
 	"github.com/orbd/orbd/drivers/vcenter"
 	"github.com/orbd/orbd/drivers/vcenter/vcentertest"
+	"github.com/orbd/orbd/internal/testutil"
 	"github.com/orbd/orbd/policies"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 func start(t testing.TB, m *simulator.Model) *vcentertest.Server {
 	t.Helper()
@@ -227,7 +223,7 @@ func TestDefaultVPXMatchesModel(t *testing.T) {
 			inv.VirtualMachines[i].Device = "(checked against the model)"
 		}
 	}
-	checkGolden(t, "vpx-default.json", inv)
+	testutil.GoldenJSON(t, filepath.Join("testdata", "vpx-default.json"), inv)
 
 	// Through the ingest mapping: one Diode entity per object of the model.
 	counts, ents := mapEntities(t, inv)
@@ -238,7 +234,7 @@ func TestDefaultVPXMatchesModel(t *testing.T) {
 	if counts != wantCounts {
 		t.Fatalf("Diode entities %+v; want %+v", counts, wantCounts)
 	}
-	checkGoldenBytes(t, "vpx-default.entities.json", ents)
+	testutil.Golden(t, filepath.Join("testdata", "vpx-default.entities.json"), ents)
 }
 
 // TestGuestIPsAndTemplates changes the model: guest IPs on a NIC (bound by
@@ -505,7 +501,7 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	p := loadDemo(t, policies.BackendVCenter, "demo_vcenter", body)
+	p := testutil.LoadPolicy(t, policies.BackendVCenter, "demo_vcenter", body)
 	u, err := url.Parse(p.VCenter.Scope.URL)
 	if err != nil || u.Hostname() != "127.0.0.1" {
 		t.Fatalf("demo URL %q is not on loopback", p.VCenter.Scope.URL)
@@ -516,60 +512,6 @@ func TestDemo(t *testing.T) {
 	}
 	if len(inv.Clusters) != 1 || len(inv.Devices) != 4 || len(inv.VirtualMachines) != 4 {
 		t.Fatalf("demo inventory: %d clusters, %d hosts, %d VMs; want 1, 4, 4", len(inv.Clusters), len(inv.Devices), len(inv.VirtualMachines))
-	}
-}
-
-// loadDemo composes the demo policy body into an agent.yaml, as the lead's
-// `orbd demo` does, and loads it with the real policies loader.
-func loadDemo(t *testing.T, backend, name, body string) *policies.Policy {
-	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "orb:\n  backends:\n    common:\n      diode: {dry_run: true, dry_run_output_dir: %s}\n    %s: {}\n  policies:\n    %s:\n      %s:\n",
-		t.TempDir(), backend, backend, name)
-	for _, line := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
-		b.WriteString("        " + line + "\n")
-	}
-	path := filepath.Join(t.TempDir(), "agent.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := policies.Load([]string{path}, policies.LoadOptions{})
-	if err != nil {
-		t.Fatalf("demo policy does not load: %v\n%s", err, b.String())
-	}
-	if len(cfg.Policies) != 1 || cfg.Policies[0].Backend != backend {
-		t.Fatalf("loaded %d policies; want one %s", len(cfg.Policies), backend)
-	}
-	return cfg.Policies[0]
-}
-
-func checkGolden(t *testing.T, name string, inv *drivers.Inventory) {
-	t.Helper()
-	got, err := json.MarshalIndent(inv, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkGoldenBytes(t, name, append(got, '\n'))
-}
-
-func checkGoldenBytes(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("output differs from %s (go test -update rewrites it after review)\n got: %s", path, got)
 	}
 }
 
