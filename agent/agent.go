@@ -65,6 +65,7 @@ type Agent struct {
 	runners   map[string]*runner // by Policy.Key()
 	files     []string
 	cfgState  string // orb.agent.state_dir of the applied config
+	shard     policies.Shard
 	grace     time.Duration
 	ready     bool
 	reloadOK  bool
@@ -361,6 +362,7 @@ func (a *Agent) reconcile(base context.Context, pl *plan) error {
 
 	a.mu.Lock()
 	a.files = append([]string(nil), pl.cfg.Files...)
+	a.shard = pl.cfg.Agent.Shard
 	if g := pl.cfg.Agent.ShutdownGrace.D(); g > 0 {
 		a.grace = g
 	} else {
@@ -618,6 +620,7 @@ func (a *Agent) RunOnce(ctx context.Context, cfg *policies.Config, only string) 
 	}
 	a.mu.Lock()
 	a.cfgState = cfg.Agent.StateDir
+	a.shard = cfg.Agent.Shard
 	a.mu.Unlock()
 	pool := NewPool(a.log, workers(cfg), a.m.poolBusy, a.m.poolQueued)
 	defer pool.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"runtime/debug"
 	"sync"
@@ -168,6 +169,10 @@ func (a *Agent) execute(ctx context.Context, pool *Pool, p *policies.Policy, drv
 		res.Err = fmt.Sprintf("targets: %v", runErr(ctx, p, err))
 		return res
 	}
+	a.mu.Lock()
+	shard := a.shard
+	a.mu.Unlock()
+	targets = shardTargets(targets, shard)
 	if len(targets) == 0 {
 		return res
 	}
@@ -316,3 +321,21 @@ func (discardSink) Add(context.Context, drivers.Target, *drivers.Inventory) (int
 	return 0, nil
 }
 func (discardSink) Close(context.Context) error { return nil }
+
+// shardTargets keeps the targets this agent owns when orb.agent.shard
+// splits a fleet across agents: a stable hash of the target, so every
+// agent with the same policies agrees on the split without talking.
+func shardTargets(ts []drivers.Target, s policies.Shard) []drivers.Target {
+	if s.Count <= 1 {
+		return ts
+	}
+	kept := ts[:0:0]
+	for _, t := range ts {
+		h := fnv.New32a()
+		h.Write([]byte(t.String()))
+		if int(h.Sum32()%uint32(s.Count)) == s.Index {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}

@@ -83,7 +83,8 @@ type AgentConfig struct {
 	ShutdownGrace Duration `yaml:"shutdown_grace" json:"shutdown_grace"` // Go duration, default 30s
 }
 
-// Shard splits targets across agents (reserved; only {0,1} is meaningful today).
+// Shard splits targets across agents reading the same policies: agent
+// Index of Count keeps the targets whose stable hash falls on it.
 type Shard struct {
 	Index int `yaml:"index" json:"index"`
 	Count int `yaml:"count" json:"count"`
