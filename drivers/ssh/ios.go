@@ -137,6 +137,7 @@ func ParseIOSInventory(out string, d *drivers.Device) {
 var ifHeader = regexp.MustCompile(`^(\S+) is (administratively down|up|down|deleted|Up|Down|Shutdown|Administratively Down)(?:\s*\([^)]*\))?,\s*(?:line|ipv4|ipv6) protocol is`)
 
 type ifRule struct {
+	kw  string // literal the line must contain; skips the regexp on most lines
 	re  *regexp.Regexp
 	set func(st *iosIfState, m []string)
 }
@@ -150,7 +151,7 @@ type iosIfState struct {
 }
 
 var iosIfRules = []ifRule{
-	{regexp.MustCompile(`^\s+Hardware is (.*?)(?:, address is ([0-9a-fA-F.]+))?(?: \(bia .*\))?$`), func(st *iosIfState, m []string) {
+	{"Hardware is", regexp.MustCompile(`^\s+Hardware is (.*?)(?:, address is ([0-9a-fA-F.]+))?(?: \(bia .*\))?$`), func(st *iosIfState, m []string) {
 		if m[2] != "" {
 			st.i.MAC = ciscoMAC(m[2])
 		}
@@ -158,12 +159,12 @@ var iosIfRules = []ifRule{
 			st.media = m[1]
 		}
 	}},
-	{regexp.MustCompile(`^\s+Description: (.*)$`), func(st *iosIfState, m []string) { st.i.Description = strings.TrimSpace(m[1]) }},
-	{regexp.MustCompile(`^\s+MTU (\d+) bytes, BW (\d+) Kbit`), func(st *iosIfState, m []string) {
+	{"Description: ", regexp.MustCompile(`^\s+Description: (.*)$`), func(st *iosIfState, m []string) { st.i.Description = strings.TrimSpace(m[1]) }},
+	{"MTU ", regexp.MustCompile(`^\s+MTU (\d+) bytes, BW (\d+) Kbit`), func(st *iosIfState, m []string) {
 		st.i.MTU, _ = strconv.Atoi(m[1])
 		st.bw, _ = strconv.ParseInt(m[2], 10, 64)
 	}},
-	{regexp.MustCompile(`(?i)^\s+(?:full|half|auto)[- ]duplex, (\d+)\s?(M|G)b(?:/s|ps)(?:,.*media type is (.*))?`), func(st *iosIfState, m []string) {
+	{"uplex", regexp.MustCompile(`(?i)^\s+(?:full|half|auto)[- ]duplex, (\d+)\s?(M|G)b(?:/s|ps)(?:,.*media type is (.*))?`), func(st *iosIfState, m []string) {
 		n, _ := strconv.ParseInt(m[1], 10, 64)
 		if strings.EqualFold(m[2], "G") {
 			n *= 1000
@@ -173,12 +174,12 @@ var iosIfRules = []ifRule{
 			st.media = m[3]
 		}
 	}},
-	{regexp.MustCompile(`^\s+(?:.*, )?media type is (.*)$`), func(st *iosIfState, m []string) { st.media = m[1] }},
-	{regexp.MustCompile(`^\s+Members in this channel: (.*)$`), func(st *iosIfState, m []string) {
+	{"media type is", regexp.MustCompile(`^\s+(?:.*, )?media type is (.*)$`), func(st *iosIfState, m []string) { st.media = m[1] }},
+	{"Members in this channel", regexp.MustCompile(`^\s+Members in this channel: (.*)$`), func(st *iosIfState, m []string) {
 		st.members = append(st.members, strings.Fields(m[1])...)
 	}},
 	// IOS-XR bundle members: "    TenGigE0/0/0/0   Full-duplex  10000Mb/s   Active"
-	{regexp.MustCompile(`^\s{4,}(\S+\d)\s+\S+-duplex\s+\d+\S*\s+\S+`), func(st *iosIfState, m []string) {
+	{"uplex", regexp.MustCompile(`^\s{4,}(\S+\d)\s+\S+-duplex\s+\d+\S*\s+\S+`), func(st *iosIfState, m []string) {
 		st.members = append(st.members, m[1])
 	}},
 }
@@ -196,7 +197,14 @@ func ParseIOSInterfaces(out string) ([]drivers.Interface, error) {
 		}
 	}
 	for _, l := range splitLines(out) {
-		if m := ifHeader.FindStringSubmatch(l); m != nil {
+		if l == "" {
+			continue
+		}
+		if l[0] != ' ' && strings.Contains(l, " is ") {
+			m := ifHeader.FindStringSubmatch(l)
+			if m == nil {
+				continue
+			}
 			flush()
 			enabled := !strings.EqualFold(m[2], "administratively down") && !strings.EqualFold(m[2], "shutdown")
 			cur = &iosIfState{i: &drivers.Interface{Name: m[1], Enabled: &enabled}}
@@ -206,6 +214,9 @@ func ParseIOSInterfaces(out string) ([]drivers.Interface, error) {
 			continue
 		}
 		for _, r := range iosIfRules {
+			if !strings.Contains(l, r.kw) {
+				continue
+			}
 			if mm := r.re.FindStringSubmatch(l); mm != nil {
 				r.set(cur, mm)
 				break

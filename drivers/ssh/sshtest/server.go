@@ -18,6 +18,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	xssh "golang.org/x/crypto/ssh"
@@ -85,7 +86,12 @@ type Server struct {
 	conns  map[net.Conn]struct{}
 	closed chan struct{}
 	wg     sync.WaitGroup
+	cmdN   atomic.Int64
 }
+
+// Commands is how many device commands (not terminal settings) the
+// server has answered; benchmarks derive commands per discovery from it.
+func (s *Server) Commands() int64 { return s.cmdN.Load() }
 
 // Start listens on addr ("127.0.0.1:0") and serves dev until Close.
 func Start(addr string, dev Device) (*Server, error) {

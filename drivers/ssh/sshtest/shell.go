@@ -171,6 +171,7 @@ func (ss *session) handle(cmd string) bool {
 			return ss.write("\r\n" + ss.prompt())
 		}
 	}
+	ss.s.cmdN.Add(1)
 	if !ss.wait(dev.Delay) {
 		return false
 	}
