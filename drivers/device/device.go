@@ -26,11 +26,9 @@ func init() {
 	drivers.Register(drivers.Spec{Backend: policies.BackendDevice, New: New})
 }
 
-// Defaults from orb-agent's device_discovery.
-var (
-	DefaultPorts           = []int{22, 830}
-	DefaultPortScanTimeout = 500 * time.Millisecond
-)
+// DefaultPortScanTimeout is orb-agent's port_scan_timeout default (0.5 s);
+// port_scan_ports defaults to 22 and 830.
+const DefaultPortScanTimeout = 500 * time.Millisecond
 
 // Transports.
 const (
@@ -86,7 +84,7 @@ func New(p *policies.Policy, deps drivers.Deps) (drivers.Driver, error) {
 		ports: p.Device.Config.Options.PortScanPorts, scanTimeout: p.Device.Config.Options.PortScanTimeout.Duration(),
 		sshPort: 22, netconfPort: 830}
 	if len(d.ports) == 0 {
-		d.ports = DefaultPorts
+		d.ports = []int{22, 830}
 	}
 	if d.scanTimeout <= 0 {
 		d.scanTimeout = DefaultPortScanTimeout
