@@ -78,7 +78,7 @@ prints what was discovered and what the receiver got. Nothing leaves loopback.`,
 			fmt.Fprintf(&b, "  agent: {workers: 16, listen: \"\", state_dir: %q}\n", tmp)
 			fmt.Fprintf(&b, "  backends:\n    common:\n      diode:\n")
 			fmt.Fprintf(&b, "        target: %s\n        client_id: %s\n        client_secret: %s\n", target, diodetest.DemoClientID, diodetest.DemoClientSecret)
-			fmt.Fprintf(&b, "        agent_name: orbd-demo\n        spool_dir: %q\n        batch_interval: 500ms\n", filepath.Join(tmp, "spool"))
+			fmt.Fprintf(&b, "        agent_name: demo-lab\n        spool_dir: %q\n        batch_interval: 500ms\n", filepath.Join(tmp, "spool"))
 			seen := map[string]bool{}
 			for _, p := range demoLab {
 				if !seen[p.backend] {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/netboxlabs/diode-sdk-go/diode"
 
 	"github.com/orbd/orbd/drivers/snmp/snmptest"
+	"github.com/orbd/orbd/ingest/diodetest"
 	"github.com/orbd/orbd/internal/peertest"
 )
 
@@ -370,8 +373,9 @@ func metrics(t *testing.T, base string) string { return get(t, base+"/metrics") 
 // gRPC sink to the in-process receiver, and dry-run files of the same
 // requests.
 func TestDemo(t *testing.T) {
+	secrets := demoSecrets(t)
 	out := filepath.Join(t.TempDir(), "dry")
-	r := orbd(t, nil, "demo", "--out", out)
+	r := orbd(t, nil, "demo", "--out", out, "--log-level", "debug")
 	if r.code != 0 {
 		t.Fatalf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -392,8 +396,45 @@ func TestDemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		n += len(ents)
+		raw, _ := os.ReadFile(f)
+		for _, sec := range secrets {
+			if bytes.Contains(raw, []byte(sec)) {
+				t.Errorf("dry-run file %s contains a demo credential", f)
+			}
+		}
+	}
+	for _, sec := range secrets {
+		if strings.Contains(r.stdout+r.stderr, sec) {
+			t.Errorf("demo output or debug logs contain the credential %q", sec)
+		}
 	}
 	if fmt.Sprint(len(files)) != m[1] || fmt.Sprint(n) != m[2] {
 		t.Fatalf("dry-run has %d files / %d entities; receiver got %s requests / %s entities", len(files), n, m[1], m[2])
 	}
+}
+
+// demoSecrets starts each lab part once to read the credentials its policy
+// carries, so the demo run can be checked for leaks of exactly those.
+func demoSecrets(t *testing.T) []string {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^\s*(?:password|token|community|client_secret|auth_passphrase|priv_passphrase|secret):\s*"?([^"\s]+)"?\s*$`)
+	secrets := []string{diodetest.DemoClientSecret}
+	for _, part := range demoLab {
+		body, stop, err := part.start(context.Background())
+		if err != nil {
+			t.Fatalf("%s: %v", part.name, err)
+		}
+		stop()
+		for _, m := range re.FindAllStringSubmatch(body, -1) {
+			// a short value ("demo") would match ordinary words; the
+			// SNMP community leak check lives in TestDiscoverSummaryAndExitCodes
+			if len(m[1]) >= 8 {
+				secrets = append(secrets, m[1])
+			}
+		}
+	}
+	if len(secrets) < 4 {
+		t.Fatalf("found only %d demo credentials; the lab's policies changed shape", len(secrets))
+	}
+	return secrets
 }
