@@ -100,7 +100,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("%s: %v", h, err)
 	}
 	want := map[string]string{"127.0.0.11": "sw-core-01", "127.0.0.12": "nx-leaf-01", "127.0.0.13": "eos-leaf-02",
-		"127.0.0.14": "pe1", "127.0.0.15": "mx-edge-01"}
+		"127.0.0.14": "pe1", "127.0.0.15": "mx-edge-01", "127.0.0.16": "mx-netconf-01", "127.0.0.17": "oc-spine-01"}
 	for h, name := range want {
 		inv := invs[h]
 		if inv == nil || len(inv.Devices) != 1 {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/orbd/orbd/drivers/netconf/netconftest"
 )
 
 // Demo credentials (demo-only, printed in the policy on purpose).
@@ -29,14 +31,16 @@ var demoDevices = []struct {
 }
 
 // Demo starts one emulated device per CLI platform on 127.0.0.11-15 and
-// returns a device_discovery policy body that discovers them, with
-// accept-new host keys recorded in a temp known_hosts removed by stop.
+// two NETCONF devices (Junos native RPCs on 127.0.0.16, OpenConfig on
+// 127.0.0.17), and returns a device_discovery policy body that discovers
+// them, with accept-new host keys recorded in a temp known_hosts removed
+// by stop.
 func Demo(ctx context.Context) (policyYAML string, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "orbd-demo-ssh-")
 	if err != nil {
 		return "", nil, err
 	}
-	var servers []*Server
+	var servers []interface{ Close() error }
 	stop = func() {
 		for _, s := range servers {
 			s.Close()
@@ -67,6 +71,20 @@ func Demo(ctx context.Context) (policyYAML string, stop func(), err error) {
 		if d.transport != "" {
 			fmt.Fprintf(&b, "      transport: %s\n", d.transport)
 		}
+	}
+	for _, n := range []struct{ ip, driver, profile string }{
+		{"127.0.0.16", "junos", "junos-mx"},
+		{"127.0.0.17", "netconf", "openconfig-spine"},
+	} {
+		s, err := netconftest.Start(n.ip+":0", netconftest.Device{Profile: n.profile, Username: DemoUser, Password: DemoPassword, Base11: true})
+		if err != nil {
+			stop()
+			return "", nil, fmt.Errorf("netconftest demo %s: %w", n.profile, err)
+		}
+		servers = append(servers, s)
+		// the port is the NETCONF port: junos and netconf default to NETCONF
+		fmt.Fprintf(&b, "  - hostname: %s\n    driver: %s\n    username: %s\n    password: %s\n    optional_args:\n      port: %d\n      host_key_policy: accept-new\n      known_hosts: %s\n",
+			n.ip, n.driver, DemoUser, DemoPassword, s.Port(), kh)
 	}
 	return b.String(), stop, nil
 }
