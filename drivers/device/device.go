@@ -68,6 +68,7 @@ type Driver struct {
 	scanTimeout time.Duration
 	// well-known ports, fields so that tests can point them at free ports
 	sshPort, netconfPort int
+	m                    *metrics
 }
 
 // New validates the policy's scope and builds the driver.
@@ -83,6 +84,11 @@ func New(p *policies.Policy, deps drivers.Deps) (drivers.Driver, error) {
 		log: log.With("policy", p.Name), stateDir: deps.StateDir,
 		ports: p.Device.Config.Options.PortScanPorts, scanTimeout: p.Device.Config.Options.PortScanTimeout.Duration(),
 		sshPort: 22, netconfPort: 830}
+	m, err := newMetrics(deps.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: metrics: %w", p.Name, err)
+	}
+	d.m = m
 	if len(d.ports) == 0 {
 		d.ports = []int{22, 830}
 	}
@@ -282,6 +288,7 @@ func (d *Driver) Discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 		err error
 	)
 	what := pl.transport
+	start := time.Now()
 	if pl.transport == TransportNETCONF {
 		dev, err = netconf.Discover(ctx, netconf.Params{Conn: conn, CaptureConfig: d.opts.CaptureRunningConfig})
 	} else {
@@ -291,6 +298,8 @@ func (d *Driver) Discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 		dev, err = ssh.Discover(ctx, ssh.Params{Conn: conn, Platform: pl.platform, Secret: e.OptionalArgs.Secret,
 			CaptureConfig: d.opts.CaptureRunningConfig, Logger: d.log})
 	}
+	d.m.duration.WithLabelValues(d.pol.Name, pl.transport).Observe(time.Since(start).Seconds())
+	d.m.sessions.WithLabelValues(d.pol.Name, pl.transport, result(err)).Inc()
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && d.pol.TargetTimeout > 0 {
 			return nil, fmt.Errorf("policy %s: target %s: %s port %d: timed out after %s: %w", d.pol.Name, t.Host, what, pl.port, d.pol.TargetTimeout, err)
@@ -299,4 +308,27 @@ func (d *Driver) Discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 	}
 	d.log.Debug("discovered", "target", t.Host, "transport", what, "device", dev.Name, "interfaces", len(dev.Interfaces))
 	return &drivers.Inventory{Devices: []drivers.Device{*dev}}, nil
+}
+
+// result classifies a session outcome for the sessions metric.
+func result(err error) string {
+	var hk *ssh.HostKeyError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ssh.ErrAuth):
+		return "auth"
+	case errors.As(err, &hk):
+		return "host_key"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "error"
+}
+
+// Close deletes the policy's metric series (the agent calls it when the
+// policy is removed or replaced).
+func (d *Driver) Close() error {
+	d.m.forget(d.pol.Name)
+	return nil
 }

@@ -225,3 +225,52 @@ func TestNewRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	s := sshDev(t, "127.0.0.71:0", sshtest.Device{Platform: "eos", Password: "pw"})
+	reg := prometheus.NewRegistry()
+	mk := func(name string) *Driver {
+		p := policy(5*time.Second, policies.DeviceOptions{},
+			entry("127.0.0.71", "eos", "pw", policies.DeviceArgs{Port: s.Port()}),
+			entry("127.0.0.71", "eos", "bad", policies.DeviceArgs{Port: s.Port()}))
+		p.Name = name
+		d, err := New(p, drivers.Deps{Metrics: reg, StateDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.(*Driver)
+	}
+	a, b := mk("pa"), mk("pb") // two policies share the registry
+	for _, d := range []*Driver{a, b} {
+		discover(t, d, 0, "127.0.0.71")
+		discover(t, d, 1, "127.0.0.71")
+	}
+	count := func() map[string]float64 {
+		out := map[string]float64{}
+		mfs, _ := reg.Gather()
+		for _, mf := range mfs {
+			if mf.GetName() != "orbd_device_discovery_sessions_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				var k []string
+				for _, l := range m.GetLabel() {
+					k = append(k, l.GetValue())
+				}
+				out[strings.Join(k, "/")] = m.GetCounter().GetValue()
+			}
+		}
+		return out
+	}
+	got := count()
+	for _, k := range []string{"pa/auth/ssh", "pa/ok/ssh", "pb/auth/ssh", "pb/ok/ssh"} {
+		if got[k] != 1 {
+			t.Errorf("%s = %v, want 1 (all: %v)", k, got[k], got)
+		}
+	}
+	a.Close()
+	got = count()
+	if got["pa/ok/ssh"] != 0 || got["pb/ok/ssh"] != 1 {
+		t.Errorf("after Close of pa: %v", got)
+	}
+}
