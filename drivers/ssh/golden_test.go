@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite testdata/golden/*.json")
 var profilePlatform = map[string]string{
 	"iosxe-c9300": PlatformIOSXE, "iosxe-csr1000v": PlatformIOSXE, "ios-isr2901": PlatformIOSXE,
 	"iosv-noserial": PlatformIOSXE, "nxos-n9k": PlatformNXOS, "eos-7050": PlatformEOS,
-	"iosxr-asr9k": PlatformIOSXR, "junos-mx": PlatformJunos,
+	"iosxr-asr9k": PlatformIOSXR, "iosxr-xrv9k": PlatformIOSXR, "junos-mx": PlatformJunos,
 }
 
 // TestGolden runs every platform collector over every testdata profile

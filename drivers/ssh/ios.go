@@ -56,6 +56,7 @@ var versionRules = []factRule{
 		}
 	}},
 	{regexp.MustCompile(`^Model [Nn]umber\s*:\s*(\S+)`), func(d *drivers.Device, m []string) { setIfEmpty(&d.Model, m[1]) }},
+	{regexp.MustCompile(`^cisco (.+?) Series \(`), func(d *drivers.Device, m []string) { setIfEmpty(&d.Model, m[1]) }}, // IOS-XR 6: "cisco IOS XRv Series (…) processor"
 	{regexp.MustCompile(`^[Cc]isco (\S+) (?:\(.*?\) )?(?:processor|with|Series)`), func(d *drivers.Device, m []string) { setIfEmpty(&d.Model, m[1]) }},
 	{regexp.MustCompile(`^System [Ss]erial [Nn]umber\s*:\s*(\S+)`), func(d *drivers.Device, m []string) { setIfEmpty(&d.Serial, m[1]) }},
 	{regexp.MustCompile(`^Processor board ID (\S+)`), func(d *drivers.Device, m []string) { setIfEmpty(&d.Serial, m[1]) }},
@@ -101,8 +102,8 @@ var (
 )
 
 // ParseIOSInventory reads `show inventory` (IOS, IOS-XE, IOS-XR, NX-OS text).
-// The first entry is the chassis: it fills model and serial where show
-// version had none; the others become modules.
+// The first entry is the chassis: its PID is the model, its serial fills
+// the one show version may lack; the others become modules.
 func ParseIOSInventory(out string, d *drivers.Device) {
 	var name, descr string
 	first := true
@@ -117,12 +118,12 @@ func ParseIOSInventory(out string, d *drivers.Device) {
 		}
 		pid, serial := strings.TrimSpace(m[1]), strings.TrimSpace(m[3])
 		if first {
+			// the chassis PID (ASR-9006-AC-V2) beats show version's family name (ASR9K)
 			first = false
-			setIfEmpty(&d.Model, pid)
-			setIfEmpty(&d.Serial, serial)
-			if d.Serial == "" {
-				d.Serial = serial
+			if pid != "" {
+				d.Model = pid
 			}
+			setIfEmpty(&d.Serial, serial)
 			continue
 		}
 		if pid == "" && serial == "" || serial != "" && serial == d.Serial && pid == d.Model {
