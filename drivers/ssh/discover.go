@@ -71,11 +71,16 @@ var platforms = map[string]platformDef{
 // masked running config when asked) and returns the device. Every error
 // names the step that failed; ctx bounds the whole session.
 func Discover(ctx context.Context, p Params) (*drivers.Device, error) {
+	log := p.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if p.Platform == "" {
 		pl, err := Detect(ctx, p.Conn)
 		if err != nil {
 			return nil, err
 		}
+		log.Debug("platform detected", "target", p.Addr(), "platform", pl)
 		p.Platform = pl
 	}
 	def, ok := platforms[p.Platform]
@@ -132,6 +137,7 @@ func Discover(ctx context.Context, p Params) (*drivers.Device, error) {
 	}
 	_ = d.Close()
 	client.Close()
+	log.Debug("CLI discovery done", "target", p.Addr(), "platform", p.Platform, "interfaces", len(dev.Interfaces))
 	if dev.Name == "" {
 		return nil, fmt.Errorf("%s: no hostname in the device output", p.Platform)
 	}

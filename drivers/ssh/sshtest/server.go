@@ -14,7 +14,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync"
@@ -281,4 +280,3 @@ func FileCommand(name string) string {
 // the parsers use the same files as the emulator).
 func ReadTestdata(path string) ([]byte, error) { return testdata.ReadFile("testdata/" + path) }
 
-var _ io.Writer = (xssh.Channel)(nil)

@@ -2,7 +2,6 @@ package sshtest
 
 import (
 	"bufio"
-	"fmt"
 	"math/rand/v2"
 	"regexp"
 	"strings"
@@ -251,5 +250,5 @@ func garbage() string {
 		}
 		b.WriteString("\n")
 	}
-	return strings.NewReplacer("#", "*", ">", "*", "{", "(", "%", "&").Replace(b.String()) + fmt.Sprint("")
+	return strings.NewReplacer("#", "*", ">", "*", "{", "(", "%", "&").Replace(b.String())
 }
