@@ -279,4 +279,3 @@ func FileCommand(name string) string {
 // ReadTestdata reads one file of the embedded testdata (golden tests of
 // the parsers use the same files as the emulator).
 func ReadTestdata(path string) ([]byte, error) { return testdata.ReadFile("testdata/" + path) }
-
