@@ -80,7 +80,14 @@ func buildInventory(o *objects, cfg Config, log *slog.Logger) (*drivers.Inventor
 		}
 		if v.Runtime.Host != nil {
 			hi := hosts[*v.Runtime.Host]
-			vm.Device, vm.Cluster = hi.name, hi.cluster
+			vm.Cluster = hi.cluster
+			// NetBox refuses a VM's host device without a cluster ("Must
+			// specify a cluster when assigning a host device"): a VM of a
+			// standalone host is reported on its site, without the host,
+			// rather than rejected.
+			if hi.cluster != "" {
+				vm.Device = hi.name
+			}
 		}
 		guestIPs := guestAddresses(v.Guest)
 		for _, dev := range v.Config.Hardware.Device {

@@ -40,8 +40,10 @@ var propPaths = map[string][]string{
 		"runtime.host",
 		"guest.net",
 	},
-	"Network":   {"name"},
-	"Datastore": {"name"},
+	// Networks name the port groups VM NICs are on. Datastores are not
+	// read: the inventory has no place for them (a VirtualDisk is name and
+	// size), and the disk's backing file already names its datastore.
+	"Network": {"name"},
 }
 
 // objects is everything one retrieval returned, typed.
@@ -53,7 +55,6 @@ type objects struct {
 	hosts       []mo.HostSystem
 	vms         []mo.VirtualMachine
 	networks    []mo.Network
-	datastores  []mo.Datastore
 }
 
 // retrieve reads every object of the kinds in propPaths in one property
@@ -144,8 +145,6 @@ func retrieve(ctx context.Context, c *vim25.Client, dcFilter []string) (*objects
 			out.networks = append(out.networks, o.Network)
 		case mo.OpaqueNetwork:
 			out.networks = append(out.networks, o.Network)
-		case mo.Datastore:
-			out.datastores = append(out.datastores, o)
 		}
 	}
 	return out, nil

@@ -180,7 +180,11 @@ func modelSummary(t *testing.T, m *simulator.Model, dc string, templates bool) s
 				return
 			}
 			host := *vm.Runtime.Host
-			s.VMs = append(s.VMs, vm.Name+"@"+name(host)+"@"+clusterOfHost[host])
+			cluster, hostName := clusterOfHost[host], ""
+			if cluster != "" { // NetBox takes a VM's host only with its cluster
+				hostName = name(host)
+			}
+			s.VMs = append(s.VMs, vm.Name+"@"+hostName+"@"+cluster)
 			s.MemoryMB += int64(vm.Config.Hardware.MemoryMB)
 			s.VCPUs += float64(vm.Config.Hardware.NumCPU)
 			if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
@@ -215,6 +219,21 @@ func TestDefaultVPXMatchesModel(t *testing.T) {
 	// the model query itself: 1 cluster of 3 hosts, 1 standalone host, 4 VMs.
 	if len(want.Clusters) != 1 || len(want.Hosts) != 4 || len(want.VMs) != 4 {
 		t.Fatalf("default VPX model changed shape: %+v", want)
+	}
+	// The standalone host (DC0_H0, not in a cluster) is a device, and its
+	// VMs are reported, on the policy's site and without the host.
+	standalone := slices.IndexFunc(inv.Devices, func(d drivers.Device) bool { return d.Name == "DC0_H0" })
+	if standalone < 0 || inv.Devices[standalone].Cluster != "" || len(inv.Devices[standalone].Interfaces) == 0 {
+		t.Fatalf("standalone host DC0_H0 missing or misplaced: %+v", inv.Devices)
+	}
+	var standaloneVMs []string
+	for _, v := range inv.VirtualMachines {
+		if strings.HasPrefix(v.Name, "DC0_H0_VM") {
+			standaloneVMs = append(standaloneVMs, v.Name+"@"+v.Device+"@"+v.Cluster)
+		}
+	}
+	if fmt.Sprint(standaloneVMs) != "[DC0_H0_VM0@@ DC0_H0_VM1@@]" {
+		t.Fatalf("standalone host's VMs = %q; want DC0_H0_VM0, DC0_H0_VM1 without host or cluster", standaloneVMs)
 	}
 	// vcsim places cluster VMs on a random host; placement is checked
 	// against the model above, so the golden file leaves it out.
