@@ -4,7 +4,8 @@
 // grafted into one module-prefix-free tree whatever shape the vendor gives
 // them (one update per list entry, whole lists, parent containers), and
 // mapped to the driver-neutral inventory. A missing subtree means fewer
-// facts, not a failed target.
+// facts, not a failed target. Every RPC is counted in
+// orbd_gnmi_requests_total{rpc,code} on the policy's registerer.
 package gnmi
 
 import (
@@ -23,6 +24,7 @@ import (
 
 	"github.com/openconfig/gnmi/proto/gnmi"
 	"github.com/openconfig/gnmic/pkg/api"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -55,6 +57,7 @@ type Driver struct {
 	entries []policies.GNMITarget
 	timeout time.Duration
 	log     *slog.Logger
+	rpcs    *prometheus.CounterVec // by rpc and gRPC status code
 }
 
 // New builds a driver for one gnmi_discovery policy.
@@ -70,12 +73,46 @@ func New(p *policies.Policy, d drivers.Deps) (drivers.Driver, error) {
 	if timeout == 0 && p.GNMI.Config.Timeout > 0 {
 		timeout = p.GNMI.Config.Timeout.Duration()
 	}
+	reg := d.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry() // counted, but exported nowhere
+	}
+	rpcs, err := registerRPCs(reg)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: metrics: %w", p.Name, err)
+	}
 	return &Driver{
 		policy:  p.Name,
 		entries: p.GNMI.Scope.Targets,
 		timeout: timeout,
 		log:     log.With("policy", p.Name, "backend", policies.BackendGNMI),
+		rpcs:    rpcs,
 	}, nil
+}
+
+// registerRPCs registers orbd_gnmi_requests_total on the policy-scoped
+// registerer (the agent adds the policy label). A registerer that already
+// has it (a driver rebuilt on the same registry) shares the existing one.
+func registerRPCs(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orbd_gnmi_requests_total",
+		Help: "gNMI RPCs sent to targets, by RPC and gRPC status code.",
+	}, []string{"rpc", "code"})
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+				return existing, nil
+			}
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// count records one RPC's outcome.
+func (d *Driver) count(rpc string, err error) {
+	d.rpcs.WithLabelValues(rpc, status.Code(err).String()).Inc()
 }
 
 // Targets expands hosts, CIDRs and ranges; port defaults to 9339.
@@ -190,6 +227,7 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target, e policies.GNMI
 	defer func() { _ = tg.Close() }()
 
 	caps, err := tg.Capabilities(ctx)
+	d.count("Capabilities", err)
 	if err != nil {
 		return nil, fmt.Errorf("capabilities: %w", err)
 	}
@@ -245,6 +283,7 @@ func (d *Driver) get(ctx context.Context, tg interface {
 			return nil, "", err
 		}
 		res, err := tg.Get(ctx, req)
+		d.count("Get", err)
 		if err == nil {
 			return res, enc, nil
 		}

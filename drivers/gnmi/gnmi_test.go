@@ -368,3 +368,66 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo devices %q; want leaf1, mx1", names)
 	}
 }
+
+// TestRequestMetrics reads orbd_gnmi_requests_total from the registry the
+// driver was given: every RPC is counted under its gRPC status code, and
+// no policy label is added (the agent's scoped registerer does that).
+func TestRequestMetrics(t *testing.T) {
+	refusesIETF := gnmitest.Arista()
+	refusesIETF.Accepted = []gnmi.Encoding{gnmi.Encoding_JSON}
+	n := len(gnmidrv.Paths)
+	cases := []struct {
+		name    string
+		opts    gnmitest.Options
+		timeout time.Duration
+		want    map[string]float64
+	}{
+		{"served", gnmitest.Options{Flavour: gnmitest.Arista()}, 10 * time.Second,
+			map[string]float64{"Capabilities/OK": 1, "Get/OK": float64(n)}},
+		{"JSON_IETF refused", gnmitest.Options{Flavour: refusesIETF}, 10 * time.Second,
+			map[string]float64{"Capabilities/OK": 1, "Get/InvalidArgument": 1, "Get/OK": float64(n)}},
+		{"Get unimplemented", gnmitest.Options{Flavour: gnmitest.Arista(), UnimplementedGet: true}, 10 * time.Second,
+			map[string]float64{"Capabilities/OK": 1, "Get/Unimplemented": 2}},
+		{"hanging target", gnmitest.Options{Flavour: gnmitest.Arista(), Hang: true}, 300 * time.Millisecond,
+			map[string]float64{"Capabilities/DeadlineExceeded": 1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := start(t, c.opts)
+			reg := prometheus.NewRegistry()
+			spec, _ := drivers.Lookup(policies.BackendGNMI)
+			d, err := spec.New(&policies.Policy{
+				Backend: policies.BackendGNMI, Name: "p", TargetTimeout: c.timeout,
+				GNMI: &policies.GNMIPolicy{Scope: policies.GNMIScope{Targets: []policies.GNMITarget{entry(s, nil)}}},
+			}, drivers.Deps{Logger: slog.New(slog.DiscardHandler), Metrics: reg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts, _ := d.Targets(context.Background())
+			_, _ = d.Discover(context.Background(), ts[0]) // outcome checked elsewhere
+			mfs, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]float64{}
+			for _, mf := range mfs {
+				if mf.GetName() != "orbd_gnmi_requests_total" {
+					t.Fatalf("unexpected metric %s", mf.GetName())
+				}
+				for _, m := range mf.GetMetric() {
+					labels := map[string]string{}
+					for _, l := range m.GetLabel() {
+						labels[l.GetName()] = l.GetValue()
+					}
+					if len(labels) != 2 {
+						t.Fatalf("labels %v; want rpc and code only", labels)
+					}
+					got[labels["rpc"]+"/"+labels["code"]] = m.GetCounter().GetValue()
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Fatalf("orbd_gnmi_requests_total = %v; want %v", got, c.want)
+			}
+		})
+	}
+}
