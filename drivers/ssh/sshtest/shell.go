@@ -127,8 +127,20 @@ func (ss *session) readLine(echo bool) (string, bool) {
 			continue
 		}
 		b.WriteByte(c)
+		// echo what has arrived in one write, as a terminal does; a byte
+		// per SSH packet would make the emulator the bottleneck
+		echoed := []byte{c}
+		for ss.r.Buffered() > 0 {
+			n, _ := ss.r.Peek(1)
+			if n[0] == '\r' || n[0] == '\n' || n[0] == 0x7f || n[0] == 0x08 {
+				break
+			}
+			c, _ = ss.r.ReadByte()
+			b.WriteByte(c)
+			echoed = append(echoed, c)
+		}
 		if echo {
-			ss.write(string(c))
+			ss.write(string(echoed))
 		}
 	}
 }
