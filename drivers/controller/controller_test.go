@@ -11,8 +11,10 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -741,5 +743,52 @@ func TestMetricsPerPolicy(t *testing.T) {
 	}
 	if n, err := testutil.GatherAndCount(reg, "orbd_controller_requests_total"); err != nil || n != 2 {
 		t.Errorf("%d series (%v), want one per policy", n, err)
+	}
+}
+
+// TestProxyChoice pins which proxy each kind uses: scope.proxy always
+// wins; Mist (a cloud API) then takes the agent's cloud proxy, then the
+// environment; Catalyst Center is reached directly unless scope.proxy
+// names one. The chosen function is only asked, nothing is dialled.
+func TestProxyChoice(t *testing.T) {
+	cloud := &url.URL{Scheme: "http", Host: "cloud-proxy.example:3128"}
+	const scopeProxy = "http://user:pw@scope-proxy.example:8080"
+	env := reflect.ValueOf(http.ProxyFromEnvironment).Pointer()
+	for _, tc := range []struct {
+		name  string
+		kind  string
+		scope policies.Secret
+		cloud *url.URL
+		want  string // proxy host; "env" for the environment, "" for direct
+	}{
+		{"mist, scope.proxy over cloud proxy", KindMist, scopeProxy, cloud, "scope-proxy.example:8080"},
+		{"mist, cloud proxy", KindMist, "", cloud, "cloud-proxy.example:3128"},
+		{"mist, environment", KindMist, "", nil, "env"},
+		{"catalyst, scope.proxy", KindCatalyst, scopeProxy, cloud, "scope-proxy.example:8080"},
+		{"catalyst, cloud proxy ignored", KindCatalyst, "", cloud, ""},
+		{"catalyst, environment ignored", KindCatalyst, "", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fn, err := proxyFunc(tc.kind, tc.scope, tc.cloud)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			switch {
+			case fn == nil:
+			case reflect.ValueOf(fn).Pointer() == env:
+				got = "env"
+			default:
+				req, _ := http.NewRequest(http.MethodGet, "https://api.mist.com/api/v1/self", nil)
+				u, err := fn(req)
+				if err != nil || u == nil {
+					t.Fatalf("proxy = %v, %v", u, err)
+				}
+				got = u.Host
+			}
+			if got != tc.want {
+				t.Fatalf("proxy %q; want %q", got, tc.want)
+			}
+		})
 	}
 }
