@@ -35,7 +35,7 @@ func BenchmarkDiscoverVsSnmpbulkwalk(b *testing.B) {
 			sysObjectID = v.Value.(string)
 		}
 	}
-	subtrees := referenceSubtrees(sysObjectID)
+	subtrees := referenceSubtrees(sysObjectID, false)
 	cfg := func(c *policies.SNMPConfig) { c.SNMPTimeout = 5; c.Options.MaxRepetitions = maxRep }
 	d := newDriver(b, v2c(community), one(port), cfg)
 	ctx := ctxTimeout(b, 10*time.Minute)

@@ -225,6 +225,11 @@ func (d *Driver) build(t drivers.Target, sys sysInfo, w map[string][]varbind) dr
 		}
 	}
 
+	ports(w, byIndex)
+	if d.vrfs {
+		interfaceVRFs(w, byIndex)
+	}
+
 	sort.Ints(indexes)
 	names := map[string]bool{}
 	for _, idx := range indexes {
@@ -289,9 +294,9 @@ func (d *Driver) build(t drivers.Target, sys sysInfo, w map[string][]varbind) dr
 
 	// VLANs: Q-BRIDGE where present, CISCO-VTP-MIB on Cisco.
 	seen := map[int]bool{}
-	for _, v := range w["dot1qVlanStaticName"] {
+	for _, v := range w["dot1qVlanStaticTable"] {
 		vid, err := strconv.Atoi(v.index)
-		if err != nil || vid < 1 || vid > 4094 || seen[vid] {
+		if v.col != vlanStName || err != nil || vid < 1 || vid > 4094 || seen[vid] {
 			continue
 		}
 		seen[vid] = true
@@ -405,4 +410,133 @@ func prefixLenFromPointer(oid string, maxBits int) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// ports sets each bridge port's 802.1Q membership from Q-BRIDGE-MIB:
+// dot1qPvid is the untagged (native) VLAN, and a VLAN whose static egress
+// list holds the port but whose untagged list does not is tagged on it.
+// Ports with tagged VLANs are "tagged", the others with a PVID "access".
+// A VLAN id here may have no dot1qVlanStaticTable row (dynamic, GVRP):
+// ingest decides by options.create_unknown_vlans whether it is created.
+func ports(w map[string][]varbind, byIndex map[int]*drivers.Interface) {
+	portIf := map[int]int{} // dot1dBasePort → ifIndex
+	for _, v := range w["dot1dBasePortIfIndex"] {
+		port, err := strconv.Atoi(v.index)
+		if err == nil && port > 0 {
+			portIf[port] = int(pduInt(v.pdu))
+		}
+	}
+	if len(portIf) == 0 {
+		return
+	}
+	ifOf := func(port int) *drivers.Interface {
+		if idx, ok := portIf[port]; ok {
+			return byIndex[idx]
+		}
+		return nil
+	}
+	for _, v := range w["dot1qPvid"] {
+		port, err := strconv.Atoi(v.index)
+		vid := int(pduInt(v.pdu))
+		if err != nil || vid < 1 || vid > 4094 {
+			continue
+		}
+		if it := ifOf(port); it != nil {
+			it.UntaggedVLAN = vid
+		}
+	}
+	vrows, order := rows(w["dot1qVlanStaticTable"])
+	tagged := map[*drivers.Interface][]int{}
+	for _, ix := range order {
+		vid, err := strconv.Atoi(ix)
+		if err != nil || vid < 1 || vid > 4094 {
+			continue
+		}
+		r := vrows[ix]
+		untagged := portSet(pduBytes(r[vlanStUntagged]))
+		for port := range portSet(pduBytes(r[vlanStEgress])) {
+			it := ifOf(port)
+			if it == nil || untagged[port] || it.UntaggedVLAN == vid {
+				continue
+			}
+			tagged[it] = append(tagged[it], vid)
+		}
+	}
+	for _, it := range byIndex {
+		if vids := tagged[it]; len(vids) > 0 {
+			sort.Ints(vids)
+			it.Mode, it.TaggedVLANs = "tagged", vids
+		} else if it.UntaggedVLAN != 0 {
+			it.Mode = "access"
+		}
+	}
+}
+
+// portSet decodes a Q-BRIDGE PortList: octet 0's high bit is port 1.
+func portSet(b []byte) map[int]bool {
+	out := map[int]bool{}
+	for i, x := range b {
+		for bit := 0; bit < 8; bit++ {
+			if x&(0x80>>bit) != 0 {
+				out[i*8+bit+1] = true
+			}
+		}
+	}
+	return out
+}
+
+// interfaceVRFs sets Interface.VRF from MPLS-L3VPN-STD-MIB, then from
+// CISCO-VRF-MIB for interfaces the standard MIB did not place.
+func interfaceVRFs(w map[string][]varbind, byIndex map[int]*drivers.Interface) {
+	for _, v := range w["mplsL3VpnIfConfTable"] {
+		name, rest, ok := octetIndex(v.index)
+		if !ok || name == "" {
+			continue
+		}
+		idx, err := strconv.Atoi(rest)
+		if err != nil {
+			continue
+		}
+		if it, ok := byIndex[idx]; ok && it.VRF == "" {
+			it.VRF = name
+		}
+	}
+	names := map[string]string{} // cvVrfIndex → name
+	for _, v := range w["cvVrfTable"] {
+		if n := pduString(v.pdu); n != "" {
+			names[v.index] = n
+		}
+	}
+	for _, v := range w["cvVrfInterfaceTable"] {
+		vrfIx, ifIx, ok := strings.Cut(v.index, ".")
+		if !ok || pduInt(v.pdu) != 1 { // RowStatus active(1) only
+			continue
+		}
+		idx, err := strconv.Atoi(ifIx)
+		if err != nil {
+			continue
+		}
+		if it, ok := byIndex[idx]; ok && it.VRF == "" && names[vrfIx] != "" {
+			it.VRF = names[vrfIx]
+		}
+	}
+}
+
+// octetIndex decodes a length-prefixed OCTET STRING index component
+// ("3.114.101.100.7" → "red", "7").
+func octetIndex(ix string) (string, string, bool) {
+	parts := strings.Split(ix, ".")
+	n, err := strconv.Atoi(parts[0])
+	if err != nil || n < 0 || len(parts) < 1+n {
+		return "", "", false
+	}
+	b := make([]byte, n)
+	for i := 0; i < n; i++ {
+		x, err := strconv.Atoi(parts[1+i])
+		if err != nil || x < 0 || x > 255 {
+			return "", "", false
+		}
+		b[i] = byte(x)
+	}
+	return strings.TrimSpace(string(b)), strings.Join(parts[1+n:], "."), true
 }

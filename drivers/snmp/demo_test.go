@@ -22,7 +22,7 @@ func TestDiscoverDemoRecordings(t *testing.T) {
 	for _, name := range snmptest.DemoDevices {
 		t.Run(name, func(t *testing.T) {
 			s := startAgent(t, name, snmptest.WithCommunity("demo"))
-			d := newDriver(t, v2c("demo"), one(s.Port()), func(c *policies.SNMPConfig) { c.Options.DiscoverModules = true })
+			d := newDriver(t, v2c("demo"), one(s.Port()), func(c *policies.SNMPConfig) { c.Options.DiscoverModules = true; c.Options.DiscoverVRFs = true })
 			inv, err := d.Discover(ctxTimeout(t, 10*time.Second), target(s.Port()))
 			if err != nil {
 				t.Fatal(err)

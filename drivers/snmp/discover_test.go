@@ -257,33 +257,36 @@ func TestSweepLoopbackRange(t *testing.T) {
 func TestRequestsAtMostSnmpbulkwalk(t *testing.T) {
 	bin := peertest.Require(t, "snmpbulkwalk", "snmp")
 	for _, name := range snmptest.DemoDevices {
-		t.Run(name, func(t *testing.T) {
-			s := startAgent(t, name)
-			d := newDriver(t, v2c("public"), one(s.Port()), nil)
-			_, ours, err := d.discover(ctxTimeout(t, 10*time.Second), target(s.Port()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.ResetRequests()
-			runSnmpbulkwalk(t, bin, s.Port(), "public", 25, referenceSubtrees(".1.3.6.1.4.1.9"))
-			ref := s.Requests()
-			t.Logf("%s: orbd %d requests, snmpbulkwalk %d", name, ours, ref)
-			if ours > ref {
-				t.Errorf("orbd sent %d requests, snmpbulkwalk %d", ours, ref)
-			}
-		})
+		for _, vrfs := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/discover_vrfs=%v", name, vrfs), func(t *testing.T) {
+				s := startAgent(t, name)
+				d := newDriver(t, v2c("public"), one(s.Port()), func(c *policies.SNMPConfig) { c.Options.DiscoverVRFs = vrfs })
+				_, ours, err := d.discover(ctxTimeout(t, 10*time.Second), target(s.Port()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.ResetRequests()
+				// The Cisco walks are a superset: every device is compared with them.
+				runSnmpbulkwalk(t, bin, s.Port(), "public", 25, referenceSubtrees(".1.3.6.1.4.1.9", vrfs))
+				ref := s.Requests()
+				t.Logf("%s: orbd %d requests, snmpbulkwalk %d", name, ours, ref)
+				if ours > ref {
+					t.Errorf("orbd sent %d requests, snmpbulkwalk %d", ours, ref)
+				}
+			})
+		}
 	}
 }
 
 // referenceSubtrees lists what snmpbulkwalk must walk to collect what the
 // driver collects: each column separately (snmpbulkwalk walks one subtree
 // per run) plus one GET-equivalent walk of each system scalar.
-func referenceSubtrees(sysObjectID string) []string {
+func referenceSubtrees(sysObjectID string, vrfs bool) []string {
 	var out []string
 	for _, o := range []string{oidSysDescr, oidSysObjectID, oidSysUpTime, oidSysName, oidSysLocation} {
 		out = append(out, strings.TrimSuffix(o, ".0"))
 	}
-	for _, tb := range tablesFor(sysObjectID) {
+	for _, tb := range tablesFor(sysObjectID, vrfs) {
 		out = append(out, tb.cols...)
 	}
 	return out

@@ -50,6 +50,7 @@ type Driver struct {
 	retries      int
 	maxRep       uint32
 	modules      bool
+	vrfs         bool              // options.discover_vrfs
 	models       map[string]string // lookup_extensions_dir: sysObjectID → model
 	log          *slog.Logger
 	requests     prometheus.Counter
@@ -151,6 +152,7 @@ func New(p *policies.Policy, deps drivers.Deps) (drivers.Driver, error) {
 		retries:      max(cfg.Retries, 0),
 		maxRep:       uint32(max(cfg.Options.MaxRepetitions, 0)),
 		modules:      cfg.Options.DiscoverModules,
+		vrfs:         cfg.Options.DiscoverVRFs,
 		log:          deps.Logger,
 	}
 	if d.log == nil {
@@ -372,10 +374,21 @@ const (
 	oidIPAddrEntry  = ".1.3.6.1.2.1.4.20.1"
 	oidIPAddressEnt = ".1.3.6.1.2.1.4.34.1"
 	oidEntPhysEntry = ".1.3.6.1.2.1.47.1.1.1.1"
-	oidDot1qVlanSt  = ".1.3.6.1.2.1.17.7.1.4.3.1.1"
-	oidVtpVlanName  = ".1.3.6.1.4.1.9.9.46.1.3.1.1.4"
+	oidDot1qVlanSt  = ".1.3.6.1.2.1.17.7.1.4.3.1" // dot1qVlanStaticEntry
+	oidDot1qPvid    = ".1.3.6.1.2.1.17.7.1.4.5.1.1"
+	// BRIDGE-MIB dot1dBasePortIfIndex: bridge port → ifIndex (Q-BRIDGE
+	// port lists and dot1qPvid are indexed by bridge port).
+	oidBasePortIfIndex = ".1.3.6.1.2.1.17.1.4.1.2"
+	oidVtpVlanName     = ".1.3.6.1.4.1.9.9.46.1.3.1.1.4"
 	// IEEE8023-LAG-MIB dot3adAggPortAttachedAggID: member ifIndex → LAG ifIndex.
 	oidLagAttached = ".1.2.840.10006.300.43.1.2.1.1.13"
+	// MPLS-L3VPN-STD-MIB (RFC 4382) mplsL3VpnIfVpnClassification, indexed
+	// by VRF name (length-prefixed) then ifIndex: one row per VRF member.
+	oidL3VpnIfConfClass = ".1.3.6.1.2.1.10.166.11.1.2.1.1.2"
+	// CISCO-VRF-MIB cvVrfName (index cvVrfIndex) and
+	// cvVrfInterfaceRowStatus (index cvVrfIndex.ifIndex).
+	oidCvVrfName      = ".1.3.6.1.4.1.9.9.711.1.1.1.1.2"
+	oidCvVrfIfRowStat = ".1.3.6.1.4.1.9.9.711.1.2.1.1.5"
 )
 
 // table is one walk unit: a name for errors and the columns it needs.
@@ -400,22 +413,34 @@ const (
 	ipaIfIndex, ipaType, ipaPrefix                                = 0, 1, 2
 	entDescr, entContainedIn, entClass, entName, entHwRev         = 0, 1, 2, 3, 4
 	entSerial, entMfg, entModel                                   = 5, 6, 7
+	vlanStName, vlanStEgress, vlanStUntagged                      = 0, 1, 2
 )
 
 // tablesFor lists the walks of one device, biggest first so the longest
-// walk starts at once.
-func tablesFor(sysObjectID string) []table {
+// walk starts at once. vrfs adds the VRF tables (options.discover_vrfs).
+func tablesFor(sysObjectID string, vrfs bool) []table {
 	ts := []table{
 		{"ifTable", cols(oidIfEntry, 2, 3, 4, 5, 6, 7)},
 		{"ifXTable", cols(oidIfXEntry, 1, 15, 18)},
 		{"entPhysicalTable", cols(oidEntPhysEntry, 2, 4, 5, 7, 8, 11, 12, 13)},
 		{"ipAddressTable", cols(oidIPAddressEnt, 3, 4, 5)},
 		{"ipAddrTable", cols(oidIPAddrEntry, 2, 3)},
-		{"dot1qVlanStaticName", []string{oidDot1qVlanSt}},
+		{"dot1qVlanStaticTable", cols(oidDot1qVlanSt, 1, 2, 4)},
+		{"dot1qPvid", []string{oidDot1qPvid}},
+		{"dot1dBasePortIfIndex", []string{oidBasePortIfIndex}},
 		{"dot3adAggPortAttachedAggID", []string{oidLagAttached}},
 	}
+	cisco := false
 	if ent, ok := enterpriseOf(sysObjectID); ok && ent == 9 {
+		cisco = true
 		ts = append(ts, table{"vtpVlanName", []string{oidVtpVlanName}})
+	}
+	if vrfs {
+		ts = append(ts, table{"mplsL3VpnIfConfTable", []string{oidL3VpnIfConfClass}})
+		if cisco {
+			ts = append(ts, table{"cvVrfTable", []string{oidCvVrfName}},
+				table{"cvVrfInterfaceTable", []string{oidCvVrfIfRowStat}})
+		}
 	}
 	return ts
 }
@@ -471,7 +496,7 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 		return nil, count.Load(), fmt.Errorf("target %s: get system group: %w", t, d.explain(ctx, a, err, true))
 	}
 
-	tables := tablesFor(sys.objectID)
+	tables := tablesFor(sys.objectID, d.vrfs)
 	units := walkUnits(len(tables))
 	results := make([][]varbind, len(tables))
 	// The first failure is the cause; walks cancelled after it are noise.

@@ -152,6 +152,7 @@ func Demo(ctx context.Context) (policyYAML string, stop func(), err error) {
     tags: [demo]
   options:
     discover_modules: true
+    discover_vrfs: true
 scope:
   authentication:
     protocol_version: SNMPv2c
