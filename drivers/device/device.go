@@ -298,8 +298,8 @@ func (d *Driver) Discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 		dev, err = ssh.Discover(ctx, ssh.Params{Conn: conn, Platform: pl.platform, Secret: e.OptionalArgs.Secret,
 			CaptureConfig: d.opts.CaptureRunningConfig, Logger: d.log})
 	}
-	d.m.duration.WithLabelValues(d.pol.Name, pl.transport).Observe(time.Since(start).Seconds())
-	d.m.sessions.WithLabelValues(d.pol.Name, pl.transport, result(err)).Inc()
+	d.m.duration.WithLabelValues(pl.transport).Observe(time.Since(start).Seconds())
+	d.m.sessions.WithLabelValues(pl.transport, result(err)).Inc()
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && d.pol.TargetTimeout > 0 {
 			return nil, fmt.Errorf("policy %s: target %s: %s port %d: timed out after %s: %w", d.pol.Name, t.Host, what, pl.port, d.pol.TargetTimeout, err)
@@ -326,9 +326,3 @@ func result(err error) string {
 	return "error"
 }
 
-// Close deletes the policy's metric series (the agent calls it when the
-// policy is removed or replaced).
-func (d *Driver) Close() error {
-	d.m.forget(d.pol.Name)
-	return nil
-}

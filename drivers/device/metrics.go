@@ -6,8 +6,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are shared by every device_discovery policy on one registry;
-// each policy deletes its own series on Close.
+// metrics of one policy. Deps.Metrics is policy-scoped: the agent adds the
+// policy label and unregisters these when the policy goes. A registry
+// shared without scoping (tests) reuses the registered collectors.
 type metrics struct {
 	sessions *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -17,13 +18,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orbd_device_discovery_sessions_total",
-			Help: "Device sessions by policy, transport (ssh|netconf) and result (ok|auth|host_key|timeout|error).",
-		}, []string{"policy", "transport", "result"}),
+			Help: "Device sessions by transport (ssh|netconf) and result (ok|auth|host_key|timeout|error).",
+		}, []string{"transport", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "orbd_device_discovery_session_seconds",
-			Help:    "Duration of one device session (login to logout) by policy and transport.",
+			Help:    "Duration of one device session (login to logout) by transport.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
-		}, []string{"policy", "transport"}),
+		}, []string{"transport"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -51,9 +52,4 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 		return c, err
 	}
 	return c, nil
-}
-
-func (m *metrics) forget(policy string) {
-	m.sessions.DeletePartialMatch(prometheus.Labels{"policy": policy})
-	m.duration.DeletePartialMatch(prometheus.Labels{"policy": policy})
 }
