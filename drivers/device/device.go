@@ -325,4 +325,3 @@ func result(err error) string {
 	}
 	return "error"
 }
-
