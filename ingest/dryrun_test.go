@@ -55,7 +55,7 @@ func TestDryRunRoundTrip(t *testing.T) {
 		if _, err := run.Add(ctx, drivers.Target{Host: "10.9.9.9", Entry: i}, inv); err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, Entities(inv, pol.Defaults, MapOptions{Now: testNow, EmitPrefixes: true})...)
+		want = append(want, Entities(inv, pol.Defaults, MapOptions{Now: testNow, EmitPrefixes: true, DropUnknownVLANs: true})...)
 	}
 	if err := run.Close(ctx); err != nil {
 		t.Fatal(err)

@@ -34,6 +34,13 @@ type MapOptions struct {
 	// NetboxID pins the device to an existing NetBox object: it travels as
 	// metadata source_match.netbox_id (the diode-netbox-plugin's PK match).
 	NetboxID int
+	// DropUnknownVLANs is snmp_discovery's create_unknown_vlans: false. A
+	// VLAN is unknown when the device lists no name for its id (no VLAN
+	// row, or an empty name). Dropped: such VLANs are neither emitted nor
+	// referenced from interfaces, so NetBox gets no "VLAN<vid>" objects
+	// next to the real, named ones. Otherwise (the zero value, and every
+	// other backend) they are created with the placeholder name VLAN<vid>.
+	DropUnknownVLANs bool
 }
 
 // Entities maps one target's inventory to Diode entities.
@@ -128,6 +135,9 @@ type mapper struct {
 	pats []compiledPattern
 	out  []*diodepb.Entity
 	seen map[string]struct{}
+	// droppedVLANs counts unknown VLAN ids left out (DropUnknownVLANs),
+	// once per device and id, so Run.Add can say so.
+	droppedVLANs int
 }
 
 func newMapper(d policies.Defaults, o MapOptions, pats []compiledPattern) *mapper {
@@ -428,11 +438,13 @@ func (m *mapper) device(dev *drivers.Device, clusters map[string]*drivers.Cluste
 	for i, mod := range dev.Modules {
 		m.module(dc, mod, i, mfr)
 	}
-	for _, v := range dev.VLANs {
-		dc.vlans[v.VID] = v.Name
-	}
-	for _, v := range dev.VLANs {
-		m.emit(&diodepb.Entity{Entity: &diodepb.Entity_Vlan{Vlan: m.vlan(v.VID, v.Name, v.Status, true)}})
+	m.vlans(dc, dev)
+	// One VRF entity per VRF the interfaces name, ahead of the interfaces,
+	// addresses and prefixes that reference it.
+	for i := range dev.Interfaces {
+		if v := dev.Interfaces[i].VRF; v != "" && m.once("vrf\x00"+v) {
+			m.emit(&diodepb.Entity{Entity: &diodepb.Entity_Vrf{Vrf: &diodepb.VRF{Name: v, Tags: m.tags}}})
+		}
 	}
 	for i := range dev.Interfaces {
 		m.iface(dc, &dev.Interfaces[i])
@@ -454,6 +466,53 @@ func (m *mapper) module(dc *devCtx, mod drivers.Module, i int, devMfr string) {
 		Description: sp(mod.Description),
 		Tags:        m.tags,
 	}}})
+}
+
+// vlans emits the device's VLANs and records which ids interfaces may
+// reference (dc.vlans). A VLAN without a name is unknown: with
+// DropUnknownVLANs it is skipped, otherwise it is emitted as VLAN<vid>,
+// as is every id an interface references that the device did not list.
+func (m *mapper) vlans(dc *devCtx, dev *drivers.Device) {
+	status := map[int]string{}
+	var order []int
+	add := func(vid int, name, st string) {
+		if _, ok := dc.vlans[vid]; ok {
+			return
+		}
+		name = strings.Join(strings.Fields(name), " ")
+		if name == "" && m.o.DropUnknownVLANs {
+			m.droppedVLANs++
+			dc.vlans[vid] = "" // counted once; references are dropped by has()
+			return
+		}
+		dc.vlans[vid], status[vid] = name, st
+		order = append(order, vid)
+	}
+	for _, v := range dev.VLANs {
+		add(v.VID, v.Name, v.Status)
+	}
+	for i := range dev.Interfaces {
+		ifc := &dev.Interfaces[i]
+		if ifc.UntaggedVLAN != 0 {
+			add(ifc.UntaggedVLAN, "", "")
+		}
+		for _, vid := range ifc.TaggedVLANs {
+			add(vid, "", "")
+		}
+	}
+	for _, vid := range order {
+		m.emit(&diodepb.Entity{Entity: &diodepb.Entity_Vlan{Vlan: m.vlan(vid, dc.vlans[vid], status[vid], true)}})
+	}
+}
+
+// vlanRef is the nested VLAN an interface references, nil when the id is
+// unknown and dropped.
+func (m *mapper) vlanRef(dc *devCtx, vid int) *diodepb.VLAN {
+	name, ok := dc.vlans[vid]
+	if !ok || (name == "" && m.o.DropUnknownVLANs) {
+		return nil
+	}
+	return m.vlan(vid, name, "", false)
 }
 
 // vlan builds a VLAN; full adds status, tenant, role and tags (top-level).
@@ -509,10 +568,12 @@ func (m *mapper) iface(dc *devCtx, ifc *drivers.Interface) {
 		e.Lag = &diodepb.Interface{Name: ifc.LAG, Device: dc.stub, Type: first(dc.types[ifc.LAG], "lag")}
 	}
 	if ifc.UntaggedVLAN != 0 {
-		e.UntaggedVlan = m.vlan(ifc.UntaggedVLAN, dc.vlans[ifc.UntaggedVLAN], "", false)
+		e.UntaggedVlan = m.vlanRef(dc, ifc.UntaggedVLAN)
 	}
 	for _, vid := range ifc.TaggedVLANs {
-		e.TaggedVlans = append(e.TaggedVlans, m.vlan(vid, dc.vlans[vid], "", false))
+		if v := m.vlanRef(dc, vid); v != nil {
+			e.TaggedVlans = append(e.TaggedVlans, v)
+		}
 	}
 	mac := ""
 	if ifc.MAC != "" {

@@ -91,6 +91,7 @@ type Run struct {
 	pol          *policies.Policy
 	runID        string
 	emitPrefixes bool
+	dropVLANs    bool // snmp_discovery create_unknown_vlans: false
 	log          *slog.Logger
 
 	mu       sync.Mutex
@@ -119,12 +120,15 @@ func (p *Pipeline) Begin(ctx context.Context, pol *policies.Policy, runID string
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: %w", pol.Key(), err)
 	}
-	emit := true
-	if pol.SNMP != nil && pol.SNMP.Config.Options.EmitPrefixes != nil {
-		emit = *pol.SNMP.Config.Options.EmitPrefixes
+	emit, drop := true, false
+	if pol.SNMP != nil {
+		if pol.SNMP.Config.Options.EmitPrefixes != nil {
+			emit = *pol.SNMP.Config.Options.EmitPrefixes
+		}
+		drop = !pol.SNMP.Config.Options.CreateUnknownVLANs
 	}
 	r := &Run{
-		p: p, pol: pol, runID: runID, emitPrefixes: emit, b: b,
+		p: p, pol: pol, runID: runID, emitPrefixes: emit, dropVLANs: drop, b: b,
 		log:  p.log.With("policy", pol.Key(), "run_id", runID),
 		kick: make(chan struct{}, 1),
 		stop: make(chan struct{}),
@@ -158,9 +162,13 @@ func (r *Run) Add(ctx context.Context, t drivers.Target, inv *drivers.Inventory)
 	if wall := time.Now(); !now.Before(wall) {
 		now = wall.Add(-time.Millisecond)
 	}
-	m := newMapper(d, MapOptions{Now: now, EmitPrefixes: r.emitPrefixes, NetboxID: t.NetboxID},
+	m := newMapper(d, MapOptions{Now: now, EmitPrefixes: r.emitPrefixes, NetboxID: t.NetboxID, DropUnknownVLANs: r.dropVLANs},
 		compilePatterns(d.InterfacePatterns, &r.p.patterns))
 	ents := m.run(inv)
+	if m.droppedVLANs > 0 {
+		r.log.LogAttrs(ctx, slog.LevelDebug, "unnamed VLANs not created (options.create_unknown_vlans is false)",
+			slog.String("target", t.String()), slog.Int("vlans", m.droppedVLANs))
+	}
 
 	// Validate one by one so a bad entity costs only itself, not the
 	// whole request it would have shared with other targets.
