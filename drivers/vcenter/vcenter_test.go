@@ -30,6 +30,7 @@ import (
 	"github.com/orbd/orbd/drivers"
 	"github.com/orbd/orbd/drivers/vcenter"
 	"github.com/orbd/orbd/drivers/vcenter/vcentertest"
+	"github.com/orbd/orbd/ingest"
 	"github.com/orbd/orbd/internal/testutil"
 	"github.com/orbd/orbd/policies"
 )
@@ -531,6 +532,26 @@ func TestDemo(t *testing.T) {
 	}
 	if len(inv.Clusters) != 1 || len(inv.Devices) != 4 || len(inv.VirtualMachines) != 4 {
 		t.Fatalf("demo inventory: %d clusters, %d hosts, %d VMs; want 1, 4, 4", len(inv.Clusters), len(inv.Devices), len(inv.VirtualMachines))
+	}
+	// NetBox's rules for a VM: a site or a cluster, and a host device only
+	// with a cluster. Checked on what the demo policy really emits.
+	ents := ingest.Entities(inv, p.Defaults, ingest.MapOptions{Now: time.Now()})
+	vms := 0
+	for _, e := range ents {
+		vm := e.GetVirtualMachine()
+		if vm == nil {
+			continue
+		}
+		vms++
+		if vm.GetSite() == nil && vm.GetCluster() == nil {
+			t.Errorf("VM %s has neither site nor cluster", vm.GetName())
+		}
+		if vm.GetDevice() != nil && vm.GetCluster() == nil {
+			t.Errorf("VM %s has a host device without a cluster", vm.GetName())
+		}
+	}
+	if vms != 4 {
+		t.Fatalf("%d VM entities; want 4", vms)
 	}
 }
 

@@ -70,7 +70,8 @@ func (s *Server) Close() {
 
 // Demo starts the default VPX model (1 datacenter, cluster DC0_C0 with 3
 // hosts, 1 standalone host, 4 VMs) and returns a vcenter_discovery policy
-// body that discovers it.
+// body that discovers it. The policy names a site: NetBox takes a VM only
+// with a site or a cluster, and the standalone host's VMs have no cluster.
 func Demo(ctx context.Context) (policyYAML string, stop func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return "", nil, err
@@ -81,6 +82,8 @@ func Demo(ctx context.Context) (policyYAML string, stop func(), err error) {
 	}
 	policyYAML = fmt.Sprintf(`config:
   timeout: 60
+  defaults:
+    site: orbd-demo-vcenter
 scope:
   url: %s
   username: %s
