@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +25,12 @@ func (c countConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+// SyscallConn keeps the socket reachable for the tunnel's TCP_QUICKACK, so
+// the benchmark measures the production path.
+func (c countConn) SyscallConn() (syscall.RawConn, error) {
+	return c.Conn.(syscall.Conn).SyscallConn()
 }
 
 // BenchmarkDeliver measures entities/s from Send (spool + fsync) to the

@@ -75,6 +75,7 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 	if err != nil {
 		return nil, fmt.Errorf("proxy %s unreachable: %w", paddr, err)
 	}
+	conn = quickAck(conn) // see quickack_linux.go: proxies relay with Nagle on
 	// Bound the handshake by ctx: a silent proxy must not hang us.
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
