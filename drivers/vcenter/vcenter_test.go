@@ -278,6 +278,11 @@ func TestGuestIPsAndTemplates(t *testing.T) {
 		}}
 	})
 	reg.WithLock(ctx, tmpl.Reference(), func() { tmpl.Config.Template = true })
+	// Power states: NetBox's VM status has active and offline.
+	off, suspended := vms[2].(*simulator.VirtualMachine), vms[3].(*simulator.VirtualMachine)
+	reg.WithLock(ctx, off.Reference(), func() { off.Runtime.PowerState = types.VirtualMachinePowerStatePoweredOff })
+	reg.WithLock(ctx, suspended.Reference(), func() { suspended.Runtime.PowerState = types.VirtualMachinePowerStateSuspended })
+	wantStatus := map[string]string{withIP.Name: "active", off.Name: "offline", suspended.Name: "offline"}
 
 	for _, include := range []bool{false, true} {
 		t.Run(fmt.Sprintf("include_templates=%v", include), func(t *testing.T) {
@@ -288,6 +293,14 @@ func TestGuestIPsAndTemplates(t *testing.T) {
 			got, want := inventorySummary(inv), modelSummary(t, s.Model, "", include)
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("\n got %+v\nwant %+v", got, want)
+			}
+			for _, v := range inv.VirtualMachines {
+				if w, ok := wantStatus[v.Name]; ok && v.Status != w {
+					t.Errorf("VM %s status %q; want %q", v.Name, v.Status, w)
+				}
+			}
+			if want.PoweredOff != 2 {
+				t.Fatalf("model has %d VMs not powered on; want the 2 changed", want.PoweredOff)
 			}
 			hasTmpl := slices.ContainsFunc(inv.VirtualMachines, func(v drivers.VirtualMachine) bool { return v.Name == tmpl.Name })
 			if hasTmpl != include {
