@@ -143,19 +143,23 @@ func TestLookupExtensions(t *testing.T) {
 		}
 	}
 
+	// Every error names the file and the line (and column where the YAML
+	// decoder knows it).
 	for _, tc := range []struct{ body, want string }{
-		{"devices: [1, 2]\n", "bad.yaml"},
-		{"models:\n  .1.3: x\n", `bad.yaml`},
-		{"devices:\n  cisco: x\n", `devices key "cisco": not a numeric OID`},
-		{"devices:\n  .1.3.6: \"\"\n", `empty model`},
+		{"devices: [1, 2]\n", "bad.yaml:1:10: sequence was used where mapping is expected"},
+		{"models:\n  .1.3: x\n", `bad.yaml:1:1: unknown field "models"`},
+		{"devices:\n  .1.3.6.1: ok\n  cisco: x\n", `bad.yaml:3: devices key "cisco": not a numeric OID`},
+		{"devices: {.1.3.6: \"\"}\n", `bad.yaml:1: devices ".1.3.6": empty model`},
+		{"devices:\n  .1.3: [a]\n", "bad.yaml:2:9: cannot unmarshal"},
 	} {
 		bad := t.TempDir()
 		if err := os.WriteFile(filepath.Join(bad, "bad.yaml"), []byte(tc.body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		_, err := loadExtensions(bad)
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "lookup_extensions_dir: ") {
-			t.Errorf("%q: got %v, want %q", tc.body, err, tc.want)
+		want := "lookup_extensions_dir: " + filepath.Join(bad, tc.want)
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: got %v, want prefix %q", tc.body, err, want)
 		}
 	}
 	if _, err := loadExtensions(filepath.Join(dir, "missing")); err == nil {
