@@ -54,6 +54,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // Options are the injected dependencies; all optional.
@@ -163,6 +164,11 @@ func New(cfg policies.DiodeConfig, o Options) (*Sink, error) {
 	if ep.Proxy != nil {
 		s.log = s.log.With("proxy", ep.ProxyString())
 	}
+	// Warned here, not at the lazy Start, so every agent start says it
+	// even before (or without) a first delivery.
+	if ep.SkipVerify {
+		s.log.Warn("TLS certificate verification is DISABLED for Diode (skip_tls_verify / DIODE_SKIP_TLS_VERIFY): traffic can be intercepted")
+	}
 
 	dialer := ep.Dialer()
 	dialer.Dial = o.Dial
@@ -231,6 +237,11 @@ func (s *Sink) Send(ctx context.Context, req *diodepb.IngestRequest) error {
 	if err := req.Validate(); err != nil {
 		return fmt.Errorf("diode sink: request %s does not pass Validate: %w", req.GetId(), err)
 	}
+	// Validate bounds the entity count, not the size; the server's 4 MiB
+	// receive limit would refuse it on every retry, so it never enters the spool.
+	if size := proto.Size(req); size >= ingest.MaxRequestBytes {
+		return fmt.Errorf("diode sink: request %s is %d bytes, over the %d-byte limit per request (split it into smaller batches)", req.GetId(), size, ingest.MaxRequestBytes)
+	}
 	if err := s.spool.Append(ctx, req); err != nil {
 		return fmt.Errorf("diode sink: %w", err)
 	}
@@ -247,9 +258,6 @@ func (s *Sink) Send(ctx context.Context, req *diodepb.IngestRequest) error {
 func (s *Sink) Start(ctx context.Context) {
 	s.startOnce.Do(func() {
 		ctx, s.cancel = context.WithCancel(ctx)
-		if s.ep.SkipVerify {
-			s.log.Warn("TLS certificate verification is DISABLED for Diode (skip_tls_verify / DIODE_SKIP_TLS_VERIFY): traffic can be intercepted")
-		}
 		recs, ents, _ := s.spool.Depth()
 		s.log.Info("diode sender started", "pending_requests", recs, "pending_entities", ents)
 		go s.run(ctx)

@@ -125,17 +125,79 @@ func TestDeliverDirect(t *testing.T) {
 	}
 }
 
+// Nothing the server would refuse on every retry may enter the spool:
+// Validate (id, 1..1000 entities, …) and the 3 MiB size limit.
 func TestInvalidRequestRefusedAtSend(t *testing.T) {
 	srv, ca := receiver(t)
 	h := newSink(t, config(t, srv.URL(), ca))
-	bad := diodetest.SampleRequest(1, 1)
-	bad.Id = "not-a-uuid"
-	err := h.sink.Send(context.Background(), bad)
-	if err == nil || !strings.Contains(err.Error(), "Validate") {
-		t.Fatalf("invalid request accepted: %v", err)
+	big := strings.Repeat("x", 10000) // 334 devices × 10 kB > 3 MiB
+	for _, tc := range []struct {
+		name string
+		req  func() *diodepb.IngestRequest
+		want string
+	}{
+		{"bad id", func() *diodepb.IngestRequest { r := diodetest.SampleRequest(1, 1); r.Id = "not-a-uuid"; return r }, "Validate"},
+		{"no entities", func() *diodepb.IngestRequest { r := diodetest.SampleRequest(1, 1); r.Entities = nil; return r }, "Validate"},
+		{"1001 entities", func() *diodepb.IngestRequest { return diodetest.SampleRequest(1, 1001) }, "Validate"},
+		{"over 3 MiB", func() *diodepb.IngestRequest {
+			r := diodetest.SampleRequest(1, 1000)
+			for _, e := range r.Entities {
+				if d := e.GetDevice(); d != nil {
+					d.Comments = &big
+				}
+			}
+			return r
+		}, "over the 3145728-byte limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := tc.req()
+			if tc.want != "Validate" {
+				if err := req.Validate(); err != nil {
+					t.Fatalf("control: request should pass Validate: %v", err)
+				}
+			}
+			err := h.sink.Send(context.Background(), req)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Send = %v, want an error with %q", err, tc.want)
+			}
+			if recs, _, _ := h.sink.spool.Depth(); recs != 0 {
+				t.Fatal("refused request was spooled")
+			}
+		})
 	}
-	if recs, _, _ := h.sink.spool.Depth(); recs != 0 {
-		t.Fatal("invalid request was spooled")
+	// Control: the largest request that fits is accepted.
+	sendAll(t, h.sink, []*diodepb.IngestRequest{diodetest.SampleRequest(2, 1000)})
+	waitFor(t, "delivery", h.drained)
+}
+
+// skip_tls_verify / DIODE_SKIP_TLS_VERIFY warns at every start (each New),
+// before any delivery.
+func TestSkipVerifyWarnsAtEveryStart(t *testing.T) {
+	srv, _ := receiver(t)
+	for _, tc := range []struct {
+		name string
+		cfg  bool
+		env  string
+		want bool
+	}{{"config", true, "", true}, {"env", false, "true", true}, {"env 1", false, "1", true}, {"off", false, "", false}, {"env false", false, "false", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			for start := 1; start <= 2; start++ {
+				cfg := config(t, srv.URL(), "")
+				cfg.SkipTLSVerify = tc.cfg
+				h := newSink(t, cfg, func(o *Options) {
+					o.Getenv = func(k string) string {
+						if k == "DIODE_SKIP_TLS_VERIFY" {
+							return tc.env
+						}
+						return ""
+					}
+				})
+				if got := strings.Contains(h.logs.String(), "verification is DISABLED"); got != tc.want {
+					t.Fatalf("start %d: warning logged = %v, want %v:\n%s", start, got, tc.want, h.logs.String())
+				}
+				closeSink(t, h)
+			}
+		})
 	}
 }
 
