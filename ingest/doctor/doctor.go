@@ -225,7 +225,7 @@ func (r *run) tls(ctx context.Context) bool {
 	}
 	raw, err := r.dialer().DialContext(ctx, "tcp", r.ep.Addr())
 	if err != nil {
-		r.fail("tls", "", "connect %s: %v", r.ep.Addr(), err)
+		r.fail("tls", "the connection that passed the tcp check failed on retry: check for an unstable network path, proxy or firewall session limits", "connect %s: %v", r.ep.Addr(), err)
 		return false
 	}
 	defer raw.Close()
@@ -293,12 +293,12 @@ func (r *run) token(ctx context.Context) bool {
 func (r *run) grpc(ctx context.Context) bool {
 	tok, _, err := r.tokenClient().Token(ctx, true)
 	if err != nil {
-		r.fail("grpc", "", "token: %v", err)
+		r.fail("grpc", "the token endpoint that answered the token check failed on retry: check that the client credentials are not being revoked and the path is stable", "token: %v", err)
 		return false
 	}
 	conn, err := grpcsink.NewConn(r.ep, r.dialer())
 	if err != nil {
-		r.fail("grpc", "", "%v", err)
+		r.fail("grpc", "fix the target in orb.backends.common.diode (grpcs://<name>.cloud.netboxapp.com/diode)", "%v", err)
 		return false
 	}
 	defer conn.Close()

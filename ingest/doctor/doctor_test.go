@@ -73,6 +73,7 @@ func TestDoctor(t *testing.T) {
 	closed := peertest.FreeTCPPort(t)
 	srvPort, _ := strconv.Atoi(srv.Port())
 	refusing := proxytest.Tinyproxy(t, proxytest.TinyOptions{ConnectPorts: []int{443}})
+	authProxy := proxytest.Tinyproxy(t, proxytest.TinyOptions{ConnectPorts: []int{srvPort}, BasicAuth: "orbd right-pw"})
 
 	for _, tc := range []struct {
 		name   string
@@ -101,6 +102,12 @@ func TestDoctor(t *testing.T) {
 		}(), status: "PASS dns,PASS tcp,PASS tls,FAIL token", want: []string{"https://localhost:" + srv.Port() + "/diode/auth/token", "401 Unauthorized", "revoked or expired"}, never: []string{"sup3r-s3cret"}},
 		{name: "wrong prefix", cfg: cfgFor("grpcs://localhost:"+srv.Port()+"/nope", ca),
 			status: "PASS dns,PASS tcp,PASS tls,FAIL token", want: []string{"404 Not Found", "path prefix"}},
+		{name: "proxy wants credentials", cfg: func() policies.DiodeConfig {
+			c := cfgFor(srv.URLFor("localhost"), ca)
+			c.Proxy = policies.Secret(authProxy.URL("orbd:wrong-pw"))
+			return c
+		}(), status: "PASS dns,FAIL tcp", want: []string{
+			fmt.Sprintf("proxy %s refused CONNECT to localhost:%d: 401", authProxy.Addr /* tinyproxy answers 401, not 407 */, srvPort), "the proxy wants credentials"}, never: []string{"wrong-pw"}},
 		{name: "proxy refuses the port", cfg: func() policies.DiodeConfig {
 			c := cfgFor(srv.URLFor("localhost"), ca)
 			c.Proxy = policies.Secret(refusing.URL(""))
@@ -119,8 +126,14 @@ func TestDoctor(t *testing.T) {
 			if got := statuses(s); !strings.HasPrefix(got, tc.status) {
 				t.Fatalf("checks %q, want prefix %q:\n%s", got, tc.status, s)
 			}
-			if !tc.ok && !strings.Contains(s, "      fix: ") {
-				t.Fatalf("FAIL without remediation:\n%s", s)
+			lines := strings.Split(s, "\n")
+			for i, l := range lines {
+				if strings.HasPrefix(l, "FAIL") && (i+1 >= len(lines) || !strings.HasPrefix(lines[i+1], "      fix: ")) {
+					t.Fatalf("FAIL without remediation:\n%s", s)
+				}
+			}
+			if !tc.ok && !strings.Contains(s, "FAIL") {
+				t.Fatalf("not ok but no FAIL line:\n%s", s)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(s, w) {
