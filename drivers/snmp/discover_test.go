@@ -1,6 +1,7 @@
 package snmp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -307,5 +308,40 @@ func writeFile(t *testing.T, path, body string) {
 	t.Helper()
 	if err := writeFileErr(path, body); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The run's deadline (policy timeout) cuts a device short even inside a
+// long snmp_timeout: the pending request is abandoned and its retries are
+// never sent.
+func TestDiscoverHonoursRunDeadline(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		opts     []snmptest.Option
+		requests int64 // exact count when known, else 0
+	}{
+		{"silent agent", []snmptest.Option{snmptest.WithDrop()}, 1},
+		{"walk stalls", []snmptest.Option{snmptest.WithSilentOn(".1.3.6.1.2.1.2.2.1")}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startAgent(t, "linux-netsnmp", tc.opts...)
+			d := newDriver(t, v2c("public"), one(s.Port()), func(c *policies.SNMPConfig) { c.SNMPTimeout = 30; c.Retries = 3 })
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { _, err := d.Discover(ctx, target(s.Port())); done <- err }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(15 * time.Second): // snmp_timeout × retries would be 120 s
+				t.Fatal("Discover ignored the run deadline")
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("got %v, want the run's deadline", err)
+			}
+			if n := s.Requests(); tc.requests != 0 && n != tc.requests {
+				t.Errorf("agent saw %d requests, want %d (no retries after the deadline)", n, tc.requests)
+			}
+		})
 	}
 }
