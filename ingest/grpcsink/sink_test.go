@@ -407,7 +407,75 @@ func TestRetries(t *testing.T) {
 		if len(srv.Requests()) != 2 {
 			t.Fatalf("resent a partially rejected request: %d requests", len(srv.Requests()))
 		}
+		logs := h.logs.String()
+		for _, w := range []string{"request_id=" + srv.Requests()[0].GetId(), `first_error="device r0-sw0: site not found"`, "rejected=2"} {
+			if !strings.Contains(logs, w) {
+				t.Fatalf("log lacks %q:\n%s", w, logs)
+			}
+		}
 	})
+}
+
+// A request the server calls bad is not retried (it would fail forever and
+// block the spool behind it): logged with its id and the server's reason,
+// counted, removed; the next request still goes.
+func TestRejectedRequestDroppedAndCounted(t *testing.T) {
+	for _, code := range []codes.Code{codes.InvalidArgument, codes.OutOfRange, codes.FailedPrecondition} {
+		t.Run(code.String(), func(t *testing.T) {
+			srv, ca := receiver(t)
+			h := newSink(t, config(t, srv.URL(), ca))
+			srv.FailNext(code, 1)
+			reqs := requests(0, 2, 4) // 4 and 5 entities
+			sendAll(t, h.sink, reqs)
+			waitFor(t, "drain", h.drained)
+			sameRequests(t, srv.Requests(), reqs[1:])
+			tries := 0
+			for _, a := range srv.Attempts() {
+				if a.ID == reqs[0].GetId() {
+					tries++
+				}
+			}
+			if tries != 1 {
+				t.Fatalf("rejected request attempted %d times, want 1", tries)
+			}
+			if got := h.counter(t, "orbd_diode_requests_total", "result", "rejected"); got != 1 {
+				t.Fatalf("requests_total{rejected} = %v", got)
+			}
+			if got := h.counter(t, "orbd_diode_rejected_entities_total"); got != 4 {
+				t.Fatalf("rejected entities = %v, want 4", got)
+			}
+			if st := h.sink.Status(); st.RequestsRejected != 1 || st.RejectedEntities != 4 || !strings.Contains(st.LastError, "injected "+code.String()) {
+				t.Fatalf("status %+v", st)
+			}
+			logs := h.logs.String()
+			for _, w := range []string{"level=ERROR", "REJECTED", "request_id=" + reqs[0].GetId(), "injected " + code.String()} {
+				if !strings.Contains(logs, w) {
+					t.Fatalf("log lacks %q:\n%s", w, logs)
+				}
+			}
+		})
+	}
+}
+
+func TestJitter(t *testing.T) {
+	base, max := 100*time.Millisecond, 2*time.Second
+	for _, tc := range []struct {
+		n      int
+		lo, hi time.Duration
+	}{{1, 50 * time.Millisecond, 100 * time.Millisecond}, {2, 100 * time.Millisecond, 200 * time.Millisecond},
+		{5, 800 * time.Millisecond, 1600 * time.Millisecond}, {6, time.Second, max}, {40, time.Second, max}, {1000, time.Second, max}} {
+		seen := map[time.Duration]bool{}
+		for i := 0; i < 200; i++ {
+			d := jitter(base, max, tc.n)
+			if d < tc.lo || d > tc.hi {
+				t.Fatalf("jitter(n=%d) = %v, want in [%v, %v]", tc.n, d, tc.lo, tc.hi)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 10 {
+			t.Fatalf("jitter(n=%d) barely varies: %d distinct values in 200", tc.n, len(seen))
+		}
+	}
 }
 
 func TestOutageExactlyOnceInOrder(t *testing.T) {
