@@ -83,7 +83,7 @@ func Demo(ctx context.Context) (policyYAML string, stop func(), err error) {
 	policyYAML = fmt.Sprintf(`config:
   timeout: 60
   defaults:
-    site: orbd-demo-vcenter
+    site: vcenter-lab
 scope:
   url: %s
   username: %s
