@@ -139,6 +139,10 @@ func ResolveEndpoint(cfg policies.DiodeConfig, getenv func(string) string) (*End
 			return nil, fmt.Errorf("diode proxy from environment: %w", err)
 		}
 		if pu != nil {
+			// httpproxy also yields socks5:// URLs; we only speak CONNECT.
+			if pu.Scheme != "http" && pu.Scheme != "https" {
+				return nil, fmt.Errorf("diode proxy %s from HTTPS_PROXY/HTTP_PROXY: orbd needs an http:// or https:// (CONNECT) proxy", pu.Redacted())
+			}
 			ep.Proxy, ep.ProxyFromEnv = pu, true
 		}
 	}

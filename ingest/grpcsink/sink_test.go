@@ -46,6 +46,11 @@ func TestResolveEndpoint(t *testing.T) {
 		{name: "env proxy skips loopback (usual meaning)", target: "grpcs://localhost:9", env: map[string]string{"HTTPS_PROXY": "http://10.0.0.1:3128"},
 			addr: "localhost:9", tls: true, method: IngestMethod, token: "https://localhost:9/auth/token"},
 		{name: "proxy bad scheme", target: "grpcs://h", proxy: "socks5://u:secretpw@h:1", wantErr: "must be http"},
+		{name: "env proxy bad scheme", target: "grpcs://diode.example.com", env: map[string]string{"HTTPS_PROXY": "socks5://u:secretpw@10.0.0.1:1080"}, wantErr: "CONNECT) proxy"},
+		{name: "env proxy without scheme means http", target: "grpcs://diode.example.com", env: map[string]string{"https_proxy": "10.0.0.1:3128"},
+			addr: "diode.example.com:443", tls: true, method: IngestMethod, token: "https://diode.example.com:443/auth/token", wantProxy: "http://10.0.0.1:3128"},
+		{name: "env NO_PROXY=* disables", target: "grpcs://diode.example.com", env: map[string]string{"HTTPS_PROXY": "http://10.0.0.1:3128", "no_proxy": "*"},
+			addr: "diode.example.com:443", tls: true, method: IngestMethod, token: "https://diode.example.com:443/auth/token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ep, err := ResolveEndpoint(policies.DiodeConfig{Target: tc.target, Proxy: policies.Secret(tc.proxy)}, env(tc.env))
