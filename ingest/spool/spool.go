@@ -18,7 +18,9 @@
 //	e, ok, err := sp.Peek(ctx)         // oldest record
 //	err = sp.Ack(e.ID)                 // after the server answered
 //
-// The size cap counts stored record bytes. When an Append would exceed it,
+// The size cap counts stored record bytes; spool.db itself stays within
+// about twice the cap because bbolt reuses freed pages (see
+// TestFileStaysBoundedUnderChurn). When an Append would exceed it,
 // the OLDEST records are dropped (logged at ERROR, counted in
 // orbd_spool_dropped_entities_total): recent inventory supersedes old.
 package spool
