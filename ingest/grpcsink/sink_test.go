@@ -343,6 +343,26 @@ func TestReauth(t *testing.T) {
 			t.Fatal("second refusal did not go through backoff")
 		}
 	})
+	t.Run("token shorter than the margin is reused for half its life", func(t *testing.T) {
+		srv, ca := receiver(t, diodetest.WithTokenTTL(40*time.Second))
+		var skew atomic.Int64
+		h := newSink(t, config(t, srv.URL(), ca), func(o *Options) {
+			o.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		})
+		for i := 0; i < 3; i++ {
+			sendAll(t, h.sink, requests(i, 1, 1))
+			waitFor(t, "drain", h.drained)
+		}
+		if srv.TokenRequests() != 1 {
+			t.Fatalf("a 40s token was fetched %d times for 3 calls within seconds (1-minute margin)", srv.TokenRequests())
+		}
+		skew.Store(int64(21 * time.Second))
+		sendAll(t, h.sink, requests(3, 1, 1))
+		waitFor(t, "drain", h.drained)
+		if srv.TokenRequests() != 2 || srv.Unauthenticated() != 0 {
+			t.Fatalf("tokens %d, unauthenticated %d: want a refresh after half the lifetime", srv.TokenRequests(), srv.Unauthenticated())
+		}
+	})
 	t.Run("expired token refreshed before expiry", func(t *testing.T) {
 		// TTL 90s with the 1-minute margin: a token is reused until 30s
 		// of its life passed; a fake clock moves past that.

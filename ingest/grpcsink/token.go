@@ -26,8 +26,9 @@ type TokenClient struct {
 	margin time.Duration
 	now    func() time.Time
 
-	mu  sync.Mutex
-	tok *oauth2.Token
+	mu      sync.Mutex
+	tok     *oauth2.Token
+	fetched time.Time
 }
 
 // NewTokenClient builds the client; its HTTP transport dials through the
@@ -68,16 +69,28 @@ func (c *TokenClient) Token(ctx context.Context, force bool) (tok string, fetche
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !force && c.tok != nil && c.tok.AccessToken != "" &&
-		(c.tok.Expiry.IsZero() || c.now().Before(c.tok.Expiry.Add(-c.margin))) {
+		(c.tok.Expiry.IsZero() || c.now().Before(c.tok.Expiry.Add(-c.refreshMargin()))) {
 		return c.tok.AccessToken, false, nil
 	}
+	at := c.now()
 	t, err := c.cc.Token(context.WithValue(ctx, oauth2.HTTPClient, c.http))
 	if err != nil {
 		c.tok = nil
 		return "", true, c.explain(err)
 	}
-	c.tok = t
+	c.tok, c.fetched = t, at
 	return t.AccessToken, true, nil
+}
+
+// refreshMargin is the configured margin, or half the token's lifetime
+// when the margin is not shorter than the lifetime: a server issuing
+// tokens shorter than the margin would otherwise cost a token request per
+// Ingest call. c.mu is held.
+func (c *TokenClient) refreshMargin() time.Duration {
+	if life := c.tok.Expiry.Sub(c.fetched); life > 0 && c.margin >= life {
+		return life / 2
+	}
+	return c.margin
 }
 
 // CloseIdle closes kept-alive token connections (and their proxy tunnels).
