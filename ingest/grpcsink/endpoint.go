@@ -63,6 +63,10 @@ func ResolveEndpoint(cfg policies.DiodeConfig, getenv func(string) string) (*End
 	if err != nil {
 		return nil, fmt.Errorf("diode target %q: %w", cfg.Target, err)
 	}
+	if u.User != nil {
+		// The target is logged and shown in status; credentials never go there.
+		return nil, fmt.Errorf("diode target %s: must not carry user:password (use client_id/client_secret)", u.Redacted())
+	}
 	ep := &Endpoint{Target: cfg.Target, Host: u.Hostname(), Port: u.Port()}
 	var httpScheme string
 	switch strings.ToLower(u.Scheme) {

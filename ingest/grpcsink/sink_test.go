@@ -35,6 +35,7 @@ func TestResolveEndpoint(t *testing.T) {
 		{name: "http alias", target: "http://h:8080/a/b", addr: "h:8080", method: "/a/b" + IngestMethod, token: "http://h:8080/a/b/auth/token"},
 		{name: "bad scheme", target: "tcp://h", wantErr: "scheme"},
 		{name: "no host", target: "grpcs:///diode", wantErr: "no host"},
+		{name: "credentials in target", target: "grpcs://u:secretpw@h/diode", wantErr: "must not carry user:password"},
 		{name: "explicit proxy beats env", target: "grpcs://h", proxy: "http://u:pw@10.0.0.1:3128",
 			env: map[string]string{"HTTPS_PROXY": "http://other:1"}, addr: "h:443", tls: true, method: IngestMethod, token: "https://h:443/auth/token", wantProxy: "http://u:xxxxx@10.0.0.1:3128"},
 		{name: "env proxy for https", target: "grpcs://diode.example.com", env: map[string]string{"HTTPS_PROXY": "http://10.0.0.1:3128"},
