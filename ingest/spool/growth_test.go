@@ -13,12 +13,12 @@ import (
 // (cap drops) followed by replay (acks) does not grow spool.db without end.
 func TestFileStaysBoundedUnderChurn(t *testing.T) {
 	ctx := context.Background()
-	const capBytes = 2 << 20
+	const capBytes = 512 << 10
 	s := open(t, t.TempDir(), capBytes, nil)
-	r := diodetest.SampleRequest(1, 1000) // ~110 kB stored
+	r := diodetest.SampleRequest(1, 200) // ~22 kB stored
 	var peak int64
-	for round := 0; round < 6; round++ {
-		for i := 0; i < 40; i++ { // outage: 40 × 110 kB against a 2 MiB cap
+	for round := 0; round < 4; round++ {
+		for i := 0; i < 40; i++ { // outage: 40 × 22 kB against a 512 KiB cap
 			if err := s.Append(ctx, r); err != nil {
 				t.Fatal(err)
 			}
