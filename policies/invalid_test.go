@@ -167,6 +167,21 @@ func TestInvalid(t *testing.T) {
 		{"snmp-no-auth", []string{
 			"11:15: orb.policies.snmp_discovery.core.scope.targets[0]: no authentication: set scope.authentication or this target's authentication",
 		}},
+		{"listen-port", []string{
+			"2:19: orb.agent.listen: port must be a number from 0 to 65535",
+		}},
+		{"diode-spool-max-bytes", []string{
+			"4:47: orb.backends.common.diode.spool_max_bytes: must be greater than 0",
+		}},
+		{"diode-batch-interval", []string{
+			"4:46: orb.backends.common.diode.batch_interval: must be greater than 0",
+		}},
+		{"snmp-no-version", []string{
+			"10:11: orb.policies.snmp_discovery.core.scope.authentication: missing protocol_version (SNMPv1, SNMPv2c or SNMPv3)",
+		}},
+		{"interface-pattern-match", []string{
+			"14:38: orb.policies.snmp_discovery.core.scope.targets[0].override_defaults.interface_patterns[0]: missing match",
+		}},
 		{"snmp-retries", []string{
 			"10:20: orb.policies.snmp_discovery.core.config.retries: must not be negative (got -1)",
 		}},
