@@ -407,53 +407,30 @@ func hasAddr(as []drivers.Address, p netip.Prefix) bool {
 	return false
 }
 
-// collectIOS runs the IOS / IOS-XE command set.
-func collectIOS(r runner, d *drivers.Device, captureConfig bool) error {
-	out, err := r.Run("show version")
-	if err != nil {
-		return err
-	}
-	if err := ParseIOSVersion(out, d); err != nil {
-		return err
-	}
-	if out, err = optional(r, "show inventory"); err != nil {
-		return err
-	}
-	ParseIOSInventory(out, d)
-	if out, err = r.Run("show interfaces"); err != nil {
-		return err
-	}
-	ifs, err := ParseIOSInterfaces(out)
-	if err != nil {
-		return err
-	}
-	for _, cmd := range []string{"show ip interface", "show ipv6 interface"} {
-		out, err := optional(r, cmd)
-		if err != nil {
-			return err
-		}
-		addrs, vrfs, err := ParseIOSAddresses(out)
-		if err != nil {
-			return fmt.Errorf("%s: %w", cmd, err)
-		}
-		mergeAddresses(ifs, addrs, vrfs)
-	}
-	if out, err = optional(r, "show vlan brief"); err != nil {
-		return err
-	}
-	vlans, access := ParseIOSVlans(out)
-	d.VLANs = vlans
-	for k := range ifs {
-		if vid, ok := access[shortIf(ifs[k].Name)]; ok {
-			ifs[k].Mode, ifs[k].UntaggedVLAN = "access", vid
-		}
-	}
-	d.Interfaces = ifs
-	return captureRunning(r, d, captureConfig, "show running-config")
+// ciscoCommands is the command set of one Cisco text CLI; IOS/IOS-XE and
+// IOS-XR differ only in these rows (IOS-XR takes its hostname from the
+// prompt, see Discover).
+type ciscoCommands struct {
+	addresses []string // address tables, each optional (no IPv6 on some images)
+	vlans     string   // VLAN table with access ports; "" = none
 }
 
-// collectIOSXR runs the IOS-XR command set (hostname comes from the prompt).
+var (
+	iosCommands   = ciscoCommands{addresses: []string{"show ip interface", "show ipv6 interface"}, vlans: "show vlan brief"}
+	iosxrCommands = ciscoCommands{addresses: []string{"show ipv4 interface", "show ipv6 interface"}}
+)
+
+// collectIOS runs the IOS / IOS-XE command set.
+func collectIOS(r runner, d *drivers.Device, captureConfig bool) error {
+	return iosCommands.collect(r, d, captureConfig)
+}
+
+// collectIOSXR runs the IOS-XR command set.
 func collectIOSXR(r runner, d *drivers.Device, captureConfig bool) error {
+	return iosxrCommands.collect(r, d, captureConfig)
+}
+
+func (c ciscoCommands) collect(r runner, d *drivers.Device, captureConfig bool) error {
 	out, err := r.Run("show version")
 	if err != nil {
 		return err
@@ -472,7 +449,7 @@ func collectIOSXR(r runner, d *drivers.Device, captureConfig bool) error {
 	if err != nil {
 		return err
 	}
-	for _, cmd := range []string{"show ipv4 interface", "show ipv6 interface"} {
+	for _, cmd := range c.addresses {
 		out, err := optional(r, cmd)
 		if err != nil {
 			return err
@@ -482,6 +459,18 @@ func collectIOSXR(r runner, d *drivers.Device, captureConfig bool) error {
 			return fmt.Errorf("%s: %w", cmd, err)
 		}
 		mergeAddresses(ifs, addrs, vrfs)
+	}
+	if c.vlans != "" {
+		if out, err = optional(r, c.vlans); err != nil {
+			return err
+		}
+		vlans, access := ParseIOSVlans(out)
+		d.VLANs = vlans
+		for k := range ifs {
+			if vid, ok := access[shortIf(ifs[k].Name)]; ok {
+				ifs[k].Mode, ifs[k].UntaggedVLAN = "access", vid
+			}
+		}
 	}
 	d.Interfaces = ifs
 	return captureRunning(r, d, captureConfig, "show running-config")

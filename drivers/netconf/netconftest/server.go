@@ -8,20 +8,18 @@ package netconftest
 import (
 	"bufio"
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"embed"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	xssh "golang.org/x/crypto/ssh"
+
+	"github.com/orbd/orbd/internal/sshserver"
 )
 
 //go:embed testdata
@@ -47,14 +45,9 @@ type Device struct {
 type Server struct {
 	Addr    string
 	HostKey xssh.PublicKey
+	srv     *sshserver.Server
 	dev     Device
 	caps    []string
-	ln      net.Listener
-	cfg     *xssh.ServerConfig
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	closed  chan struct{}
-	wg      sync.WaitGroup
 	// RPCs counts the RPCs answered, by element name (tests assert which
 	// model family the client chose).
 	rpcMu sync.Mutex
@@ -82,42 +75,25 @@ func Start(addr string, dev Device) (*Server, error) {
 	if dev.ChunkSize <= 0 {
 		dev.ChunkSize = 1000
 	}
-	if dev.HostKey == nil {
-		_, pk, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		if dev.HostKey, err = xssh.NewSignerFromKey(pk); err != nil {
-			return nil, err
-		}
-	}
-	h, _, err := net.SplitHostPort(addr)
+	s := &Server{dev: dev, caps: caps, rpcs: map[string]int{}}
+	srv, err := sshserver.Start(addr, sshserver.Config{
+		Name: "netconftest", Username: dev.Username, Password: dev.Password, HostKey: dev.HostKey,
+		Request: func(typ string, payload []byte) (ok, start bool) {
+			// RFC 4254 subsystem request: a uint32 length, then the name
+			sub := typ == "subsystem" && len(payload) > 4 && string(payload[4:]) == "netconf"
+			return sub, sub
+		},
+		Session: s.session,
+	})
 	if err != nil {
 		return nil, err
 	}
-	if ip := net.ParseIP(h); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("netconftest: %s is not a loopback address", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{Addr: ln.Addr().String(), HostKey: dev.HostKey.PublicKey(), dev: dev, caps: caps, ln: ln,
-		conns: map[net.Conn]struct{}{}, closed: make(chan struct{}), rpcs: map[string]int{}}
-	s.cfg = &xssh.ServerConfig{PasswordCallback: func(c xssh.ConnMetadata, pw []byte) (*xssh.Permissions, error) {
-		if c.User() == dev.Username && string(pw) == dev.Password && dev.Password != "" {
-			return nil, nil
-		}
-		return nil, errors.New("denied")
-	}}
-	s.cfg.AddHostKey(dev.HostKey)
-	s.wg.Add(1)
-	go s.accept()
+	s.srv, s.Addr, s.HostKey = srv, srv.Addr, srv.HostKey
 	return s, nil
 }
 
 // Port is the listening TCP port.
-func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+func (s *Server) Port() int { return s.srv.Port() }
 
 // RPCCount returns how many times an RPC (or "get:<subtree>") was answered.
 func (s *Server) RPCCount(name string) int {
@@ -127,82 +103,7 @@ func (s *Server) RPCCount(name string) int {
 }
 
 // Close stops the server and waits for its sessions.
-func (s *Server) Close() error {
-	select {
-	case <-s.closed:
-		return nil
-	default:
-	}
-	close(s.closed)
-	err := s.ln.Close()
-	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return err
-}
-
-func (s *Server) accept() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serveConn(c)
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			c.Close()
-		}()
-	}
-}
-
-func (s *Server) serveConn(nc net.Conn) {
-	sc, chans, reqs, err := xssh.NewServerConn(nc, s.cfg)
-	if err != nil {
-		return
-	}
-	defer sc.Close()
-	go xssh.DiscardRequests(reqs)
-	for nch := range chans {
-		if nch.ChannelType() != "session" {
-			nch.Reject(xssh.UnknownChannelType, "only sessions")
-			continue
-		}
-		ch, creqs, err := nch.Accept()
-		if err != nil {
-			return
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer ch.Close()
-			for req := range creqs {
-				if req.Type == "subsystem" && len(req.Payload) > 4 && string(req.Payload[4:]) == "netconf" {
-					req.Reply(true, nil)
-					go func() {
-						for r := range creqs {
-							r.Reply(false, nil)
-						}
-					}()
-					s.session(ch)
-					ch.SendRequest("exit-status", false, []byte{0, 0, 0, 0})
-					return
-				}
-				req.Reply(false, nil)
-			}
-		}()
-	}
-}
+func (s *Server) Close() error { return s.srv.Close() }
 
 const eom = "]]>]]>"
 
@@ -285,7 +186,7 @@ type hello struct {
 	Capabilities []string `xml:"capabilities>capability"`
 }
 
-func (s *Server) session(ch xssh.Channel) {
+func (s *Server) session(ch xssh.Channel, closed <-chan struct{}) {
 	c := &conn{r: bufio.NewReader(ch), w: ch, chunk: s.dev.ChunkSize}
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities>`)
@@ -321,7 +222,7 @@ func (s *Server) session(ch xssh.Channel) {
 			t := time.NewTimer(s.dev.Delay)
 			select {
 			case <-t.C:
-			case <-s.closed:
+			case <-closed:
 				t.Stop()
 				return
 			}

@@ -8,19 +8,15 @@
 package sshtest
 
 import (
-	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"embed"
-	"errors"
 	"fmt"
-	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	xssh "golang.org/x/crypto/ssh"
+
+	"github.com/orbd/orbd/internal/sshserver"
 )
 
 //go:embed testdata
@@ -77,15 +73,10 @@ type Server struct {
 	Addr    string // host:port
 	HostKey xssh.PublicKey
 
-	dev    Device
-	cmds   map[string]string
-	ln     net.Listener
-	cfg    *xssh.ServerConfig
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed chan struct{}
-	wg     sync.WaitGroup
-	cmdN   atomic.Int64
+	srv  *sshserver.Server
+	dev  Device
+	cmds map[string]string
+	cmdN atomic.Int64
 }
 
 // Commands is how many device commands (not terminal settings) the
@@ -116,137 +107,33 @@ func Start(addr string, dev Device) (*Server, error) {
 	for k, v := range dev.Outputs {
 		cmds[k] = v
 	}
-	if dev.HostKey == nil {
-		_, pk, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		if dev.HostKey, err = xssh.NewSignerFromKey(pk); err != nil {
-			return nil, err
-		}
-	}
-	h, _, err := net.SplitHostPort(addr)
+	s := &Server{dev: dev, cmds: cmds}
+	srv, err := sshserver.Start(addr, sshserver.Config{
+		Name: "sshtest", ServerVersion: "SSH-2.0-Cisco-1.25",
+		Username: dev.Username, Password: dev.Password, AuthorizedKeys: dev.AuthorizedKeys, HostKey: dev.HostKey,
+		Request: func(typ string, _ []byte) (ok, start bool) {
+			switch typ {
+			case "pty-req", "env", "window-change":
+				return true, false
+			case "shell":
+				return true, true
+			}
+			return false, false
+		},
+		Session: s.shell,
+	})
 	if err != nil {
 		return nil, err
 	}
-	if ip := net.ParseIP(h); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("sshtest: %s is not a loopback address", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{Addr: ln.Addr().String(), HostKey: dev.HostKey.PublicKey(), dev: dev, cmds: cmds, ln: ln,
-		conns: map[net.Conn]struct{}{}, closed: make(chan struct{})}
-	s.cfg = &xssh.ServerConfig{ServerVersion: "SSH-2.0-Cisco-1.25"}
-	if dev.Password != "" {
-		s.cfg.PasswordCallback = func(c xssh.ConnMetadata, pw []byte) (*xssh.Permissions, error) {
-			if c.User() == dev.Username && string(pw) == dev.Password {
-				return nil, nil
-			}
-			return nil, errors.New("denied")
-		}
-	}
-	if len(dev.AuthorizedKeys) > 0 {
-		s.cfg.PublicKeyCallback = func(c xssh.ConnMetadata, k xssh.PublicKey) (*xssh.Permissions, error) {
-			for _, a := range dev.AuthorizedKeys {
-				if c.User() == dev.Username && bytes.Equal(a.Marshal(), k.Marshal()) {
-					return nil, nil
-				}
-			}
-			return nil, errors.New("denied")
-		}
-	}
-	s.cfg.AddHostKey(dev.HostKey)
-	s.wg.Add(1)
-	go s.accept()
+	s.srv, s.Addr, s.HostKey = srv, srv.Addr, srv.HostKey
 	return s, nil
 }
 
 // Port is the TCP port the server listens on.
-func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+func (s *Server) Port() int { return s.srv.Port() }
 
 // Close stops the listener and every session, and waits for them.
-func (s *Server) Close() error {
-	select {
-	case <-s.closed:
-		return nil
-	default:
-	}
-	close(s.closed)
-	err := s.ln.Close()
-	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return err
-}
-
-func (s *Server) accept() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serveConn(c)
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			c.Close()
-		}()
-	}
-}
-
-func (s *Server) serveConn(nc net.Conn) {
-	sc, chans, reqs, err := xssh.NewServerConn(nc, s.cfg)
-	if err != nil {
-		return
-	}
-	defer sc.Close()
-	go xssh.DiscardRequests(reqs)
-	for nch := range chans {
-		if nch.ChannelType() != "session" {
-			nch.Reject(xssh.UnknownChannelType, "only sessions")
-			continue
-		}
-		ch, creqs, err := nch.Accept()
-		if err != nil {
-			return
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer ch.Close()
-			for req := range creqs {
-				switch req.Type {
-				case "pty-req", "env", "window-change":
-					req.Reply(true, nil)
-				case "shell":
-					req.Reply(true, nil)
-					go func() {
-						for r := range creqs {
-							r.Reply(false, nil)
-						}
-					}()
-					s.shell(ch)
-					ch.SendRequest("exit-status", false, []byte{0, 0, 0, 0})
-					return
-				default:
-					req.Reply(false, nil)
-				}
-			}
-		}()
-	}
-}
+func (s *Server) Close() error { return s.srv.Close() }
 
 // LoadProfile returns the command outputs of a testdata profile, keyed by
 // command ("show interfaces | json"). File names encode the command:

@@ -58,6 +58,7 @@ const pageLines = 24
 // session is one interactive shell.
 type session struct {
 	s      *Server
+	closed <-chan struct{} // the server is closing
 	d      dialect
 	ch     xssh.Channel
 	r      *bufio.Reader
@@ -65,8 +66,8 @@ type session struct {
 	paging bool
 }
 
-func (s *Server) shell(ch xssh.Channel) {
-	ss := &session{s: s, d: dialects[s.dev.Platform], ch: ch, r: bufio.NewReader(ch), paging: true}
+func (s *Server) shell(ch xssh.Channel, closed <-chan struct{}) {
+	ss := &session{s: s, closed: closed, d: dialects[s.dev.Platform], ch: ch, r: bufio.NewReader(ch), paging: true}
 	ss.priv = ss.d.startPriv
 	if s.dev.StallAfterLogin {
 		// swallow input until the client gives up
@@ -249,7 +250,7 @@ func (ss *session) wait(d time.Duration) bool {
 	select {
 	case <-t.C:
 		return true
-	case <-ss.s.closed:
+	case <-ss.closed:
 		return false
 	}
 }
