@@ -137,8 +137,13 @@ func (d *Driver) build(t drivers.Target, sys sysInfo, w map[string][]varbind) dr
 	}
 	addrs := map[addrKey]drivers.Address{}
 	var addrOrder []addrKey
+	orphans := 0 // addresses on an ifIndex the ifTable does not list
 	addAddr := func(idx int, p netip.Prefix, role string) {
-		if _, ok := byIndex[idx]; !ok || !p.IsValid() {
+		if !p.IsValid() {
+			return
+		}
+		if _, ok := byIndex[idx]; !ok {
+			orphans++
 			return
 		}
 		if p.Addr().Is6() && p.Addr().IsLinkLocalUnicast() {
@@ -209,6 +214,10 @@ func (d *Driver) build(t drivers.Target, sys sysInfo, w map[string][]varbind) dr
 	for _, k := range addrOrder {
 		it := byIndex[k.idx]
 		it.Addresses = append(it.Addresses, addrs[k])
+	}
+	if orphans > 0 && d.log != nil {
+		// Not an error: agents list addresses of hidden or internal interfaces.
+		d.log.Debug("addresses on interfaces missing from ifTable skipped", "target", t.String(), "addresses", orphans)
 	}
 
 	// LAG membership: a port attached to another interface's aggregator.
