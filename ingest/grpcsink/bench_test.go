@@ -41,13 +41,19 @@ func (c countConn) SyscallConn() (syscall.RawConn, error) {
 func BenchmarkDeliver(b *testing.B) {
 	for _, tc := range []struct {
 		name  string
-		proxy bool
-	}{{"tls", false}, {"tls_via_tinyproxy", true}} {
+		proxy func(b *testing.B, port int) *proxytest.Proxy
+	}{
+		{"tls", nil},
+		{"tls_via_tinyproxy", func(b *testing.B, p int) *proxytest.Proxy {
+			return proxytest.Tinyproxy(b, proxytest.TinyOptions{ConnectPorts: []int{p}})
+		}},
+		{"tls_via_squid", func(b *testing.B, p int) *proxytest.Proxy { return proxytest.Squid(b, p) }},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			srv, ca := receiver(b)
 			cfg := config(b, srv.URLFor("localhost"), ca)
-			if tc.proxy {
-				px := proxytest.Tinyproxy(b, proxytest.TinyOptions{ConnectPorts: []int{port(b, srv.Addr())}})
+			if tc.proxy != nil {
+				px := tc.proxy(b, port(b, srv.Addr()))
 				cfg.Proxy = policies.Secret(px.URL(""))
 			}
 			var wire atomic.Int64
