@@ -22,11 +22,19 @@ var secretRules = []*regexp.Regexp{
 	regexp.MustCompile(`^(\s*(?:server-private \S+ )?key(?: \d+| 7)? ).*$`),
 	regexp.MustCompile(`^(\s*(?:ip |ipv6 )?(?:ospf |ospfv3 )?(?:message-digest-key \d+ md5|authentication-key)(?: \d+)? ).*$`),
 	regexp.MustCompile(`^(\s*(?:neighbor \S+ )?password(?: \d+)? ).*$`),
-	regexp.MustCompile(`^(\s*(?:pre-shared-key|crypto isakmp key|key-string)(?: \d+)? ).*$`),
+	regexp.MustCompile(`^(\s*(?:pre-shared-key|crypto isakmp key|key-string|wpa-psk(?: ascii| hex)?)(?: \d+)? ).*$`),
+	regexp.MustCompile(`^(\s*snmp-server host \S+ (?:(?:informs|traps|version \S+|vrf \S+) )*)\S.*$`), // the v1/v2c community
+	regexp.MustCompile(`^(\s*ntp authentication-key \d+ \S+ ).*$`),
+	regexp.MustCompile(`^(.*\sauthentication (?:md5 key-string(?: \d+)?|text) ).*$`), // HSRP, VRRP
 	regexp.MustCompile(`^(\s*(?:encrypted-password|password-hashed|authentication-key|secret|pre-shared-key (?:ascii-text|hexadecimal)|community) ).*$`), // Junos set/hierarchy style
 	regexp.MustCompile(`^(\s*set \S.*? (?:encrypted-password|authentication-key|secret|community|pre-shared-key ascii-text) ).*$`),
 	regexp.MustCompile(`^(\s*(?:ssh-rsa|ssh-ed25519|ecdsa-sha2-\S+) ).*$`),
 	regexp.MustCompile(`^(\s*(?:lsp-password|area-password|domain-password|hello-password)(?: hmac-md5| text)?(?: encrypted| clear)? ).*$`),
+	// safety nets, last: Junos marks every secret it prints; crypt(3) and
+	// Junos $9$ values anywhere; any other "… password|secret <value>"
+	regexp.MustCompile(`^(.*?\S )"[^"]*";? *## SECRET-DATA\s*$`),
+	regexp.MustCompile(`^(.*?\s)"?\$(?:1|5|6|8|9|14)\$.*$`),
+	regexp.MustCompile(`^(.*?\s(?:password|secret)(?: \d+)? )\S.*$`),
 }
 
 // keyBlock opens a multi-line key or certificate body that is masked whole.
