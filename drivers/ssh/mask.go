@@ -25,7 +25,7 @@ var secretRules = []*regexp.Regexp{
 	regexp.MustCompile(`^(\s*(?:pre-shared-key|crypto isakmp key|key-string|wpa-psk(?: ascii| hex)?)(?: \d+)? ).*$`),
 	regexp.MustCompile(`^(\s*snmp-server host \S+ (?:(?:informs|traps|version \S+|vrf \S+) )*)\S.*$`), // the v1/v2c community
 	regexp.MustCompile(`^(\s*ntp authentication-key \d+ \S+ ).*$`),
-	regexp.MustCompile(`^(.*\sauthentication (?:md5 key-string(?: \d+)?|text) ).*$`), // HSRP, VRRP
+	regexp.MustCompile(`^(.*\sauthentication (?:md5 key-string(?: \d+)?|text) ).*$`),                                                                     // HSRP, VRRP
 	regexp.MustCompile(`^(\s*(?:encrypted-password|password-hashed|authentication-key|secret|pre-shared-key (?:ascii-text|hexadecimal)|community) ).*$`), // Junos set/hierarchy style
 	regexp.MustCompile(`^(\s*set \S.*? (?:encrypted-password|authentication-key|secret|community|pre-shared-key ascii-text) ).*$`),
 	regexp.MustCompile(`^(\s*(?:ssh-rsa|ssh-ed25519|ecdsa-sha2-\S+) ).*$`),
