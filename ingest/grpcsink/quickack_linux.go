@@ -39,6 +39,10 @@ func (c *quickAckConn) arm() {
 	})
 }
 
+// SyscallConn keeps the socket reachable for grpc-go (channelz, TCP user
+// timeout) through the wrapper.
+func (c *quickAckConn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }
+
 func (c *quickAckConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
