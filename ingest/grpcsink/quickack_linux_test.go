@@ -3,6 +3,7 @@ package grpcsink
 import (
 	"context"
 	"net/url"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,6 +35,19 @@ func TestProxyTunnelQuickAck(t *testing.T) {
 			defer c.Close()
 			if got := quickAckActive(c); got != tc.want {
 				t.Fatalf("quick-ack on %s = %v, want %v", tc.name, got, tc.want)
+			}
+			// Our own side never Nagles: Go sets TCP_NODELAY at dial,
+			// and the CONNECT exchange does not undo it.
+			rc, err := c.(syscall.Conn).SyscallConn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			nodelay := -1
+			rc.Control(func(fd uintptr) {
+				nodelay, _ = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
+			})
+			if nodelay != 1 {
+				t.Fatalf("TCP_NODELAY = %d on the %s connection", nodelay, tc.name)
 			}
 		})
 	}
