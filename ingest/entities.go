@@ -699,6 +699,11 @@ func (m *mapper) vm(v *drivers.VirtualMachine, clusters map[string]*drivers.Clus
 	if c, ok := clusters[v.Cluster]; ok && c.Site != "" {
 		site = c.Site
 	}
+	if site == "" && v.Cluster == "" {
+		// NetBox needs a site or a cluster on a VM, as it needs a site on
+		// a device: fall back the same way.
+		site = Undefined
+	}
 	if v.Platform != "" && m.once("platform\x00"+v.Platform) {
 		m.emit(&diodepb.Entity{Entity: &diodepb.Entity_Platform{Platform: &diodepb.Platform{
 			Name: v.Platform, Slug: Slugify(v.Platform), Tags: m.tags,

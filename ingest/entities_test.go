@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"time"
+
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -331,5 +333,44 @@ func TestEntitiesNilAndEmpty(t *testing.T) {
 	validateAll(t, ents) // zero Now means time.Now(), still in the past by validation time
 	if dev := index(ents, "device")["x"].GetDevice(); dev.GetPrimaryIp4() != nil {
 		t.Errorf("primary ip without an interface holding it: %v", dev.GetPrimaryIp4())
+	}
+}
+
+// NetBox rejects a VM with neither a site nor a cluster; a VM on a
+// standalone host with no site default gets the same "undefined" site a
+// device would.
+func TestVMSiteFallback(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	for _, tc := range []struct {
+		name     string
+		vm       drivers.VirtualMachine
+		defaults policies.Defaults
+		wantSite string
+	}{
+		{"standalone, no default", drivers.VirtualMachine{Name: "vm1"}, policies.Defaults{}, Undefined},
+		{"standalone, site default", drivers.VirtualMachine{Name: "vm1"}, policies.Defaults{Site: "DC1"}, "DC1"},
+		{"in a cluster, no default", drivers.VirtualMachine{Name: "vm1", Cluster: "c1"}, policies.Defaults{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := &drivers.Inventory{VirtualMachines: []drivers.VirtualMachine{tc.vm}}
+			if tc.vm.Cluster != "" {
+				inv.Clusters = []drivers.Cluster{{Name: tc.vm.Cluster, Type: "VMware vSphere"}}
+			}
+			var vm *diodepb.VirtualMachine
+			for _, e := range Entities(inv, tc.defaults, MapOptions{Now: now}) {
+				if v := e.GetVirtualMachine(); v != nil {
+					vm = v
+				}
+			}
+			if vm == nil {
+				t.Fatal("no VirtualMachine entity")
+			}
+			if got := vm.GetSite().GetName(); got != tc.wantSite {
+				t.Fatalf("site %q, want %q", got, tc.wantSite)
+			}
+			if vm.GetSite() == nil && vm.GetCluster() == nil {
+				t.Fatal("VM has neither site nor cluster")
+			}
+		})
 	}
 }
