@@ -204,6 +204,10 @@ func (r *run) tcp(ctx context.Context) bool {
 		fix := fmt.Sprintf("open outbound TCP %s to %s in the firewall/security group; if outbound traffic must use a proxy, set proxy: in the config (or HTTPS_PROXY)", r.ep.Port, r.ep.Host)
 		if r.ep.Proxy != nil {
 			fix = "check that the proxy in proxy: (or HTTPS_PROXY) is running and reachable from this machine"
+			var cve *tls.CertificateVerificationError
+			if errors.As(err, &cve) {
+				fix = "the https:// proxy's own certificate is not trusted: put the CA that signed it (PEM) in ca_file (or DIODE_CERT_FILE), or use an http:// proxy URL"
+			}
 		}
 		r.fail("tcp", fix, "%s: %v", r.ep.Addr(), err)
 		return false

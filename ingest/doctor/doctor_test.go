@@ -187,3 +187,39 @@ func TestDoctorThroughProxies(t *testing.T) {
 		})
 	}
 }
+
+// An https:// proxy: TLS to the proxy itself must verify with ca_file.
+func TestDoctorThroughHTTPSProxy(t *testing.T) {
+	srv, ca := receiver(t)
+	p, _ := strconv.Atoi(srv.Port())
+	px := proxytest.SquidHTTPS(t, p)
+	receiverCA, _ := os.ReadFile(ca)
+	both := filepath.Join(t.TempDir(), "both.pem")
+	if err := os.WriteFile(both, append(receiverCA, px.CAPEM...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, ca, status string
+		ok               bool
+		want             []string
+	}{
+		{"proxy CA in ca_file", both, allPass, true, []string{"proxy " + px.Addr + " accepted CONNECT localhost:" + srv.Port()}},
+		{"proxy CA missing", ca, "PASS dns,FAIL tcp,SKIP tls", false, []string{"TLS handshake", "x509", "fix: the https:// proxy's own certificate is not trusted"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := cfgFor(srv.URLFor("localhost"), tc.ca)
+			cfg.Proxy = policies.Secret(px.URL(""))
+			var out bytes.Buffer
+			ok := Run(context.Background(), cfg, &out, Options{Resolver: &fakeResolver{}, Getenv: noEnv})
+			s := out.String()
+			if ok != tc.ok || !strings.HasPrefix(statuses(s), tc.status) {
+				t.Fatalf("ok %v, checks %s:\n%s", ok, statuses(s), s)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(s, w) {
+					t.Fatalf("output lacks %q:\n%s", w, s)
+				}
+			}
+		})
+	}
+}
