@@ -18,7 +18,9 @@
 // Unauthenticated), the proxy (explicit `proxy:` applies to everything,
 // loopback included, via HTTP CONNECT carrying the target name; otherwise
 // HTTPS_PROXY/HTTP_PROXY/NO_PROXY) are resolved by ResolveEndpoint and
-// ProxyDialer, which `orbd doctor` reuses.
+// ProxyDialer, which `orbd doctor` reuses. On Linux, proxy tunnels re-arm
+// TCP_QUICKACK so a proxy relaying with Nagle on does not stall every
+// answer by a delayed-ACK timeout (quickack_linux.go).
 //
 // Retries: Unavailable, ResourceExhausted, DeadlineExceeded, Internal,
 // connection and token errors back off exponentially with jitter (capped
