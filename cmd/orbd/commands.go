@@ -70,15 +70,14 @@ func runCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
 			reg := newRegistry()
-			sink, statusFn, err := buildSink(cfg, log, reg)
+			sink, statusFn, err := buildSink(ctx, cfg, log, reg)
 			if err != nil {
 				return err
 			}
 			st := newStack(cfg, log, sink, statusFn, reg)
-
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
 			if err := st.agent.Apply(ctx, cfg); err != nil {
 				return err
 			}
@@ -140,7 +139,7 @@ func discoverCmd(g *globals) *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			reg := newRegistry()
-			sink, statusFn, err := buildSink(cfg, log, reg)
+			sink, statusFn, err := buildSink(ctx, cfg, log, reg)
 			if err != nil {
 				return err
 			}

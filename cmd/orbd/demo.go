@@ -113,7 +113,7 @@ prints what was discovered and what the receiver got. Nothing leaves loopback.`,
 			}
 
 			reg := newRegistry()
-			grpc, statusFn, err := buildSink(cfg, log, reg)
+			grpc, statusFn, err := buildSink(ctx, cfg, log, reg)
 			if err != nil {
 				return err
 			}

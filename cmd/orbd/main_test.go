@@ -438,3 +438,99 @@ func demoSecrets(t *testing.T) []string {
 	}
 	return secrets
 }
+
+func grpcConfig(dir, target, policies string) string {
+	return fmt.Sprintf(`orb:
+  config_manager: {active: local}
+  agent: {workers: 4, listen: "", state_dir: %q, shutdown_grace: 2s}
+  backends:
+    common:
+      diode:
+        target: %s
+        client_id: e2e-client
+        client_secret: e2e-client-secret
+        agent_name: e2e
+        batch_interval: 200ms
+    snmp_discovery: {}
+  policies:
+    snmp_discovery:
+%s`, dir, target, policies)
+}
+
+// The daemon delivering over gRPC: NetBox down during the run, the agent
+// stopped with SIGTERM (the batch stays spooled), then a new process with
+// nothing to discover yet (a cron far away) delivers what the first one
+// spooled as soon as it starts.
+func TestRunSpoolsThroughOutageAndRestart(t *testing.T) {
+	recv, err := diodetest.New(diodetest.WithPlaintext(), diodetest.WithPrefix("/diode"),
+		diodetest.WithCredentials("e2e-client", "e2e-client-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(recv.Close)
+	recv.Down()
+	dir := t.TempDir()
+	port := snmpDevice(t)
+	cfg := filepath.Join(dir, "agent.yaml")
+	writeConfig(t, cfg, grpcConfig(dir, recv.URL(), snmpPolicy("once", port, "")))
+
+	start := func() (*exec.Cmd, *syncBuffer, chan error) {
+		cmd := exec.Command(orbdBin, "run", "-c", cfg)
+		cmd.Env = append(os.Environ(), "COMMUNITY=s3cr3t-community")
+		logs := &syncBuffer{}
+		cmd.Stderr = logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		t.Cleanup(func() {
+			if cmd.ProcessState == nil {
+				cmd.Process.Kill()
+				<-done
+			}
+		})
+		return cmd, logs, done
+	}
+	stopWith := func(cmd *exec.Cmd, logs *syncBuffer, done chan error) {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no exit after SIGTERM\n%s", logs.String())
+		}
+	}
+
+	cmd, logs, done := start()
+	waitFor(t, "the run to finish", func() bool { return strings.Contains(logs.String(), `msg="run finished"`) })
+	stopWith(cmd, logs, done)
+	if n := len(recv.Entities()); n != 0 {
+		t.Fatalf("receiver was down but got %d entities", n)
+	}
+
+	if err := recv.Up(); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, cfg, grpcConfig(dir, recv.URL(), snmpPolicy("later", port, "0 0 1 1 *")))
+	cmd, logs, done = start()
+	waitFor(t, "spooled entities delivered after restart", func() bool { return len(recv.Entities()) > 0 })
+	stopWith(cmd, logs, done)
+	if errs := recv.ValidationErrors(); len(errs) != 0 {
+		t.Fatalf("receiver saw invalid requests: %v", errs)
+	}
+	devices := 0
+	for _, e := range recv.Entities() {
+		if e.GetDevice() != nil {
+			devices++
+		}
+	}
+	if devices != 1 {
+		t.Fatalf("got %d device entities, want the 1 discovered before the outage", devices)
+	}
+	if strings.Contains(logs.String(), "e2e-client-secret") {
+		t.Fatal("client secret in logs")
+	}
+}

@@ -46,7 +46,11 @@ type stack struct {
 }
 
 // buildSink picks the dry-run writer or the Diode gRPC client (spooled).
-func buildSink(cfg *policies.Config, log *slog.Logger, reg prometheus.Registerer) (ingest.Sink, func() any, error) {
+// The gRPC sender starts at once, so requests a previous process left in
+// the spool are delivered even before the first run produces anything; it
+// lives until the sink's Close, not until ctx's cancel, so a SIGTERM still
+// drains within the grace period.
+func buildSink(ctx context.Context, cfg *policies.Config, log *slog.Logger, reg prometheus.Registerer) (ingest.Sink, func() any, error) {
 	d := cfg.Diode
 	if d.DryRun {
 		s, err := ingest.NewDryRunSink(d.DryRunOutputDir, log.With("component", "dry-run"))
@@ -59,6 +63,7 @@ func buildSink(cfg *policies.Config, log *slog.Logger, reg prometheus.Registerer
 	if err != nil {
 		return nil, nil, fmt.Errorf("diode %s: %w", d.Target, err)
 	}
+	s.Start(context.WithoutCancel(ctx))
 	return s, func() any { return s.Status() }, nil
 }
 
