@@ -44,6 +44,12 @@ func (t Target) String() string {
 
 // Driver discovers one target. Implementations are built per policy by a
 // Spec's New and must be safe for concurrent Discover/Probe calls.
+//
+// Errors name the step that failed, not the unit: the agent prefixes
+// "policy P:" to errors from New and Targets and "policy P: target T:" to
+// errors from Probe and Discover (in logs, status and the CLI summary),
+// so a driver returns e.g. "walk ifXTable: request timeout", never its
+// own policy or target prefix.
 type Driver interface {
 	// Targets expands the policy scope into the targets of one run.
 	Targets(ctx context.Context) ([]Target, error)
