@@ -375,7 +375,10 @@ func (a *Agent) reconcile(base context.Context, pl *plan) error {
 	return err
 }
 
-// build makes the policy's driver; its metrics carry the policy label.
+// build makes the policy's driver; its metrics carry the policy label. Its
+// error reads "driver: ..." without the policy, which callers name once:
+// as a log attribute, a result's Policy, or a "policy P:" prefix in Apply's
+// error and the status.
 func (a *Agent) build(it planItem) (drv drivers.Driver, reg *trackingRegisterer, err error) {
 	reg = newTrackingRegisterer(a.reg, it.p.Name)
 	stateDir := a.stateDir
@@ -397,7 +400,7 @@ func (a *Agent) build(it planItem) (drv drivers.Driver, reg *trackingRegisterer,
 		if err != nil {
 			reg.unregisterAll()
 			drv, reg = nil, nil
-			err = fmt.Errorf("policy %s: driver: %w", it.p.Key(), err)
+			err = fmt.Errorf("driver: %w", err)
 		}
 	}()
 	drv, err = it.spec.New(it.p, deps)
@@ -450,7 +453,7 @@ func (a *Agent) startRunner(base context.Context, pool *Pool, it planItem) *runn
 	drv, reg, err := a.build(it)
 	if err != nil {
 		a.log.Error("policy not started", "policy", it.p.Name, "backend", it.p.Backend, "err", err.Error())
-		r.buildErr = err.Error()
+		r.buildErr = fmt.Sprintf("policy %s: %v", it.p.Key(), err)
 		r.cancel = func() {}
 		close(r.done)
 		return r
@@ -632,6 +635,7 @@ func (a *Agent) RunOnce(ctx context.Context, cfg *policies.Config, only string) 
 			defer wg.Done()
 			drv, reg, err := a.build(it)
 			if err != nil {
+				a.log.Error("policy not run", "policy", it.p.Name, "backend", it.p.Backend, "err", err.Error())
 				results[i] = RunResult{Policy: it.p.Name, Backend: it.p.Backend, Start: a.now(), Err: err.Error()}
 				a.recordRun(it.p, &results[i], false)
 				return

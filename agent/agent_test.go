@@ -286,6 +286,21 @@ func TestDriverBuildError(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "fixed policy run", func() bool { return h.d.closedRuns("broken") == 1 })
+	// The log names the policy as an attribute, not again in the message.
+	if recs := h.logs.find("policy not started", "policy", "broken"); len(recs) != 1 ||
+		recs[0]["err"] != "driver: lookup_extensions_dir: no such directory" || recs[0]["backend"] != fakeBackend {
+		t.Errorf("policy not started logs = %v", recs)
+	}
+
+	// orbd discover: the result names the policy, its Err only the step.
+	h.f.set("broken", &fakePolicy{newErr: errors.New("lookup_extensions_dir: no such directory")})
+	res, err := h.a.RunOnce(context.Background(), config(2, pol("broken", "", "1")), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res[0]; r.Policy != "broken" || r.Err != "driver: lookup_extensions_dir: no such directory" || !r.Failed() {
+		t.Errorf("RunOnce result = %+v", r)
+	}
 }
 
 func TestRunOnceTargetErrorsAndPanic(t *testing.T) {
@@ -294,7 +309,7 @@ func TestRunOnceTargetErrorsAndPanic(t *testing.T) {
 		discover: func(ctx context.Context, tg drivers.Target) (*drivers.Inventory, error) {
 			switch tg.Host {
 			case "127.0.0.2":
-				return nil, fmt.Errorf("policy p: target %s: walk ifTable: request timeout", tg)
+				return nil, errors.New("walk ifTable: request timeout")
 			case "127.0.0.3":
 				panic("index out of range")
 			}
@@ -322,7 +337,7 @@ func TestRunOnceTargetErrorsAndPanic(t *testing.T) {
 	}
 	got := errorsText(r.Errors)
 	for _, want := range []string{
-		"[127.0.0.2: policy p: target 127.0.0.2: walk ifTable: request timeout]",
+		"[127.0.0.2: walk ifTable: request timeout]",
 		"[127.0.0.3: panic: index out of range]",
 		"[127.0.0.5: deliver: batch rejected]",
 	} {
@@ -332,6 +347,11 @@ func TestRunOnceTargetErrorsAndPanic(t *testing.T) {
 	}
 	if got := strings.Join(sorted(h.d.targets("p")), ","); got != "127.0.0.1,127.0.0.4" {
 		t.Errorf("delivered %s", got)
+	}
+	// Policy and target are log attributes; err is the result's text.
+	if recs := h.logs.find("target failed", "target", "127.0.0.2"); len(recs) != 1 ||
+		recs[0]["policy"] != "p" || recs[0]["run_id"] != r.RunID || recs[0]["err"] != "walk ifTable: request timeout" {
+		t.Errorf("target failed logs = %v", recs)
 	}
 	if h.d.closedRuns("p") != 1 || h.f.count(h.f.closes, "p") != 1 {
 		t.Error("sink or driver not closed")
@@ -461,7 +481,7 @@ func TestTimeouts(t *testing.T) {
 			return oneDevice(tg), nil
 		}
 		<-ctx.Done()
-		return nil, fmt.Errorf("target %s: get: %w", tg, ctx.Err())
+		return nil, fmt.Errorf("get: %w", ctx.Err())
 	}
 
 	// TargetTimeout: the slow target fails with a named timeout, the run goes on.
@@ -473,7 +493,7 @@ func TestTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r := res[0]; r.TargetsFailed != 1 || r.TargetsAnswered != 1 || r.Err != "" ||
-		errorsText(r.Errors) != "[127.0.0.1: target timeout 50ms: target 127.0.0.1: get: context deadline exceeded] " {
+		errorsText(r.Errors) != "[127.0.0.1: target timeout 50ms: get: context deadline exceeded] " {
 		t.Errorf("target timeout result = %+v %s", r, errorsText(r.Errors))
 	}
 
@@ -490,7 +510,7 @@ func TestTimeouts(t *testing.T) {
 	if r.TargetsTried != 1 || r.TargetsFailed != 1 || r.TargetsCancelled != 2 || r.Err != "run timeout after 100ms" {
 		t.Errorf("run timeout result = %+v %s", r, errorsText(r.Errors))
 	}
-	if !strings.Contains(errorsText(r.Errors), "run timeout 100ms: target 127.0.0.1") {
+	if !strings.Contains(errorsText(r.Errors), "[127.0.0.1: run timeout 100ms: get: context deadline exceeded]") {
 		t.Errorf("errors = %s", errorsText(r.Errors))
 	}
 	if h.d.closedRuns("rt") != 1 {

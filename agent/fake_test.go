@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"sync"
 	"testing"
@@ -226,17 +227,66 @@ func config(workers int, ps ...*policies.Policy) *policies.Config {
 }
 
 type harness struct {
-	a   *Agent
-	f   *fake
-	d   *recDelivery
-	reg *prometheus.Registry
+	a    *Agent
+	f    *fake
+	d    *recDelivery
+	reg  *prometheus.Registry
+	logs *logRec
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{f: newFake(), d: newRecDelivery(), reg: prometheus.NewRegistry()}
-	h.a = New(Options{Registry: h.reg, Lookup: h.f.lookup, Delivery: h.d, Version: "v-test"})
+	h := &harness{f: newFake(), d: newRecDelivery(), reg: prometheus.NewRegistry(), logs: &logRec{recs: &logRecords{}}}
+	h.a = New(Options{Logger: slog.New(h.logs), Registry: h.reg, Lookup: h.f.lookup, Delivery: h.d, Version: "v-test"})
 	return h
+}
+
+// logRec is a slog.Handler keeping each record's message and attributes
+// (including those added by With) as strings.
+type logRec struct {
+	attrs []slog.Attr // from WithAttrs
+	recs  *logRecords
+}
+
+type logRecords struct {
+	mu   sync.Mutex
+	list []map[string]string
+}
+
+func (l *logRec) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *logRec) Handle(_ context.Context, r slog.Record) error {
+	m := map[string]string{"msg": r.Message}
+	for _, a := range l.attrs {
+		m[a.Key] = a.Value.String()
+	}
+	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.String(); return true })
+	l.store().mu.Lock()
+	l.store().list = append(l.store().list, m)
+	l.store().mu.Unlock()
+	return nil
+}
+
+func (l *logRec) WithAttrs(as []slog.Attr) slog.Handler {
+	return &logRec{attrs: append(append([]slog.Attr(nil), l.attrs...), as...), recs: l.store()}
+}
+
+func (l *logRec) WithGroup(string) slog.Handler { return l }
+
+func (l *logRec) store() *logRecords { return l.recs }
+
+// find returns the records with message msg and attribute key=val.
+func (l *logRec) find(msg, key, val string) []map[string]string {
+	st := l.store()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []map[string]string
+	for _, m := range st.list {
+		if m["msg"] == msg && m[key] == val {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // run starts Run in the background; the returned stop cancels it and

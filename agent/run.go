@@ -28,7 +28,10 @@ type RunSink interface {
 	Close(ctx context.Context) error // flush this run's partial batch
 }
 
-// TargetError is one target's failure in a run.
+// TargetError is one target's failure in a run. Error is the driver's
+// message (naming the failed step), after the agent's own wording such as
+// "probe:" or "target timeout 5s:"; neither the policy nor the target is
+// repeated in it, the result and Target name them.
 type TargetError struct {
 	Target string `json:"target"`
 	Error  string `json:"error"`
@@ -59,7 +62,8 @@ type RunResult struct {
 	// ErrorsOmitted counts the rest.
 	Errors        []TargetError `json:"errors,omitempty"`
 	ErrorsOmitted int           `json:"errors_omitted,omitempty"`
-	// Err is a whole-run failure: Targets() error, delivery begin/close
+	// Err is a whole-run failure, without the policy name: "driver: ..."
+	// (New failed), "targets: ..." (Targets failed), delivery begin/close
 	// error, run timeout, cancellation.
 	Err string `json:"error,omitempty"`
 }
