@@ -141,7 +141,7 @@ func resolveAuth(a *policies.SNMPAuth) (resolvedAuth, error) {
 // New builds the driver of one snmp_discovery policy.
 func New(p *policies.Policy, deps drivers.Deps) (drivers.Driver, error) {
 	if p == nil || p.SNMP == nil {
-		return nil, errors.New("snmp: policy has no snmp_discovery block")
+		return nil, errors.New("no snmp_discovery block in the policy")
 	}
 	cfg := p.SNMP.Config
 	d := &Driver{
@@ -175,13 +175,13 @@ func New(p *policies.Policy, deps drivers.Deps) (drivers.Driver, error) {
 		}
 		r, err := resolveAuth(a)
 		if err != nil {
-			return nil, fmt.Errorf("policy %s: scope target %d (%s): %w", p.Name, i, t.Host, err)
+			return nil, fmt.Errorf("scope target %d (%s): %w", i, t.Host, err)
 		}
 		d.auths = append(d.auths, r)
 	}
 	models, err := loadExtensions(cfg.LookupExtensionsDir)
 	if err != nil {
-		return nil, fmt.Errorf("policy %s: %w", p.Name, err)
+		return nil, err // "lookup_extensions_dir: ..."
 	}
 	d.models = models
 
@@ -196,7 +196,7 @@ func New(p *policies.Policy, deps drivers.Deps) (drivers.Driver, error) {
 		Help: "SNMP requests sent (probes, GET/GETNEXT/GETBULK, v3 discovery and retries), per policy.",
 	})
 	if err := reg.Register(d.requests); err != nil {
-		return nil, fmt.Errorf("policy %s: register metrics: %w", p.Name, err)
+		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	return d, nil
 }
@@ -214,11 +214,11 @@ func (d *Driver) Targets(ctx context.Context) ([]drivers.Target, error) {
 			port = defaultPort
 		}
 		if port < 1 || port > 65535 {
-			return nil, fmt.Errorf("policy %s: scope target %d (%s): port %d out of range", d.policy, i, e.Host, port)
+			return nil, fmt.Errorf("scope target %d (%s): port %d out of range", i, e.Host, port)
 		}
 		addrs, swept, isName, err := drivers.ExpandHosts(e.Host)
 		if err != nil {
-			return nil, fmt.Errorf("policy %s: scope target %d: %w", d.policy, i, err)
+			return nil, fmt.Errorf("scope target %d: %w", i, err)
 		}
 		base := drivers.Target{Port: port, Entry: i, Swept: swept, Overrides: e.OverrideDefaults, NetboxID: e.NetboxID}
 		if isName {
@@ -238,7 +238,7 @@ func (d *Driver) Targets(ctx context.Context) ([]drivers.Target, error) {
 
 func (d *Driver) auth(t drivers.Target) (resolvedAuth, error) {
 	if t.Entry < 0 || t.Entry >= len(d.auths) {
-		return resolvedAuth{}, fmt.Errorf("target %s: scope entry %d does not exist", t, t.Entry)
+		return resolvedAuth{}, fmt.Errorf("scope entry %d does not exist", t.Entry)
 	}
 	return d.auths[t.Entry], nil
 }
@@ -262,12 +262,12 @@ func (d *Driver) Probe(ctx context.Context, t drivers.Target) error {
 	}
 	pkt, err := g.SnmpEncodePacket(gosnmp.GetRequest, []gosnmp.SnmpPDU{{Name: oidSysObjectID, Type: gosnmp.Null}}, 0, 0)
 	if err != nil {
-		return fmt.Errorf("target %s: probe: encode: %w", t, err)
+		return fmt.Errorf("encode request: %w", err)
 	}
 	var dialer net.Dialer
 	conn, err := dialer.DialContext(ctx, "udp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
 	if err != nil {
-		return fmt.Errorf("target %s: probe: %w", t, err)
+		return err
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
@@ -275,43 +275,43 @@ func (d *Driver) Probe(ctx context.Context, t drivers.Target) error {
 	buf := make([]byte, 65535)
 	for attempt := 0; attempt <= d.retries; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("target %s: probe: %w", t, err)
+			return err
 		}
 		deadline := time.Now().Add(d.probeTimeout)
 		if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 			deadline = dl
 		}
 		if err := conn.SetDeadline(deadline); err != nil {
-			return fmt.Errorf("target %s: probe: %w", t, err)
+			return err
 		}
 		d.requests.Inc()
 		if _, err := conn.Write(pkt); err != nil {
 			if errors.Is(err, syscall.ECONNREFUSED) {
-				return fmt.Errorf("target %s: probe: port unreachable: %w", t, drivers.ErrNoAnswer)
+				return fmt.Errorf("port unreachable: %w", drivers.ErrNoAnswer)
 			}
-			return fmt.Errorf("target %s: probe: %w", t, err)
+			return err
 		}
 		n, err := conn.Read(buf)
 		if err != nil {
 			if errors.Is(err, syscall.ECONNREFUSED) {
-				return fmt.Errorf("target %s: probe: port unreachable: %w", t, drivers.ErrNoAnswer)
+				return fmt.Errorf("port unreachable: %w", drivers.ErrNoAnswer)
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			return fmt.Errorf("target %s: probe: %w", t, err)
+			return err
 		}
 		if _, err := (&gosnmp.GoSNMP{Logger: gosnmp.Logger{}}).SnmpDecodePacket(buf[:n]); err != nil {
 			// Something answers, but not SNMP: a per-target error, not silence.
-			return fmt.Errorf("target %s: probe: reply is not SNMP (%d bytes)", t, n)
+			return fmt.Errorf("reply is not SNMP (%d bytes)", n)
 		}
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("target %s: probe: %w", t, err)
+		return err
 	}
-	return fmt.Errorf("target %s: probe: no reply within %s: %w", t, d.probeTimeout, drivers.ErrNoAnswer)
+	return fmt.Errorf("no reply within %s: %w", d.probeTimeout, drivers.ErrNoAnswer)
 }
 
 // session opens one gosnmp session to t. For v3, from (when set) supplies
@@ -488,12 +488,12 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 
 	s0, close0, err := d.session(wctx, t, a, nil, &count)
 	if err != nil {
-		return nil, count.Load(), fmt.Errorf("target %s: %w", t, err)
+		return nil, count.Load(), err
 	}
 	defer close0()
 	sys, err := getSystem(s0)
 	if err != nil {
-		return nil, count.Load(), fmt.Errorf("target %s: get system group: %w", t, d.explain(ctx, a, err, true))
+		return nil, count.Load(), fmt.Errorf("get system group: %w", d.explain(ctx, a, err, true))
 	}
 
 	tables := tablesFor(sys.objectID, d.vrfs)
@@ -553,10 +553,10 @@ func (d *Driver) discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 	}
 	wg.Wait()
 	if failErr != nil {
-		return nil, count.Load(), fmt.Errorf("target %s: %w", t, failErr)
+		return nil, count.Load(), failErr
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, count.Load(), fmt.Errorf("target %s: %w", t, err)
+		return nil, count.Load(), err
 	}
 	walked := map[string][]varbind{}
 	for i, tb := range tables {
