@@ -193,7 +193,9 @@ func doctorCmd(g *globals) *cobra.Command {
 	}
 }
 
-// printSummary writes one row per policy run.
+// printSummary writes one row per policy run, then each error once: the
+// run's as "  policy: err", each target's as "  policy  target: err"
+// (drivers leave policy and target out of their messages).
 func printSummary(w io.Writer, results []agent.RunResult) (failed int) {
 	sort.Slice(results, func(i, j int) bool { return results[i].Policy < results[j].Policy })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -213,7 +215,7 @@ func printSummary(w io.Writer, results []agent.RunResult) (failed int) {
 			fmt.Fprintf(w, "  %s: %s\n", r.Policy, r.Err)
 		}
 		for _, e := range r.Errors {
-			fmt.Fprintf(w, "  %s: %s: %s\n", r.Policy, e.Target, e.Error)
+			fmt.Fprintf(w, "  %s  %s: %s\n", r.Policy, e.Target, e.Error)
 		}
 	}
 	return failed
