@@ -53,7 +53,6 @@ var Paths = []string{
 
 // Driver discovers gNMI targets of one policy.
 type Driver struct {
-	policy  string
 	entries []policies.GNMITarget
 	timeout time.Duration
 	log     *slog.Logger
@@ -63,7 +62,7 @@ type Driver struct {
 // New builds a driver for one gnmi_discovery policy.
 func New(p *policies.Policy, d drivers.Deps) (drivers.Driver, error) {
 	if p.GNMI == nil {
-		return nil, fmt.Errorf("policy %s: not a gnmi_discovery policy", p.Name)
+		return nil, errors.New("not a gnmi_discovery policy")
 	}
 	log := d.Logger
 	if log == nil {
@@ -79,10 +78,9 @@ func New(p *policies.Policy, d drivers.Deps) (drivers.Driver, error) {
 	}
 	rpcs, err := registerRPCs(reg)
 	if err != nil {
-		return nil, fmt.Errorf("policy %s: metrics: %w", p.Name, err)
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	return &Driver{
-		policy:  p.Name,
 		entries: p.GNMI.Scope.Targets,
 		timeout: timeout,
 		log:     log.With("policy", p.Name, "backend", policies.BackendGNMI),
@@ -125,7 +123,7 @@ func (d *Driver) Targets(context.Context) ([]drivers.Target, error) {
 		}
 		addrs, swept, isName, err := drivers.ExpandHosts(e.Host)
 		if err != nil {
-			return nil, fmt.Errorf("policy %s: scope.targets[%d].host: %w", d.policy, i, err)
+			return nil, fmt.Errorf("scope.targets[%d].host: %w", i, err)
 		}
 		base := drivers.Target{Port: port, Entry: i, Swept: swept, Overrides: e.OverrideDefaults, NetboxID: e.NetboxID}
 		if isName {
@@ -155,7 +153,7 @@ func (d *Driver) Probe(ctx context.Context, t drivers.Target) error {
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return ctx.Err() // cancelled: the run is going away
 		}
-		return fmt.Errorf("policy %s: target %s: %w: %v", d.policy, t, drivers.ErrNoAnswer, err)
+		return fmt.Errorf("%w: %v", drivers.ErrNoAnswer, err)
 	}
 	return c.Close()
 }
@@ -166,14 +164,13 @@ func verifiesServer(tl policies.GNMITLS) bool { return !tl.Insecure && !tl.SkipV
 // Discover reads one target.
 func (d *Driver) Discover(ctx context.Context, t drivers.Target) (*drivers.Inventory, error) {
 	if t.Entry < 0 || t.Entry >= len(d.entries) {
-		return nil, fmt.Errorf("policy %s: target %s: no scope entry %d", d.policy, t, t.Entry)
+		return nil, fmt.Errorf("no scope entry %d", t.Entry)
 	}
 	e := d.entries[t.Entry]
-	where := fmt.Sprintf("policy %s: target %s", d.policy, t)
 	// Policies already reject this; the driver enforces it again because a
 	// password sent to a swept address may reach anyone who answers there.
 	if t.Swept && e.Password.IsSet() && !verifiesServer(e.TLS) {
-		return nil, fmt.Errorf("%s: refusing to send the password to an address swept from %q without TLS that verifies the server (tls.insecure and tls.skip_verify do not)", where, e.Host)
+		return nil, fmt.Errorf("refusing to send the password to an address swept from %q without TLS that verifies the server (tls.insecure and tls.skip_verify do not)", e.Host)
 	}
 	if d.timeout > 0 {
 		var cancel context.CancelFunc
@@ -184,11 +181,11 @@ func (d *Driver) Discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded {
 			if d.timeout > 0 {
-				return nil, fmt.Errorf("%s: timed out after %s: %w", where, d.timeout, err)
+				return nil, fmt.Errorf("timed out after %s: %w", d.timeout, err)
 			}
-			return nil, fmt.Errorf("%s: timed out: %w", where, err)
+			return nil, fmt.Errorf("timed out: %w", err)
 		}
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, err
 	}
 	return inv, nil
 }

@@ -208,7 +208,7 @@ func TestCredentials(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.user+"/"+c.pass, func(t *testing.T) {
-			_, tg, err := discoverOne(t, entry(s, func(e *policies.GNMITarget) {
+			_, _, err := discoverOne(t, entry(s, func(e *policies.GNMITarget) {
 				e.Username, e.Password = c.user, policies.Secret(c.pass)
 			}), 10*time.Second)
 			if c.wantErr == "" {
@@ -217,7 +217,7 @@ func TestCredentials(t *testing.T) {
 				}
 				return
 			}
-			want := fmt.Sprintf("policy p: target %s: %s", tg, c.wantErr)
+			want := c.wantErr
 			if err == nil || !strings.HasPrefix(err.Error(), want) {
 				t.Fatalf("err = %v; want prefix %q", err, want)
 			}
@@ -249,7 +249,7 @@ func TestPasswordToSweptTargetNeedsVerifiedTLS(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := len(c.srv.Requests())
-			_, tg, err := discoverOne(t, entry(c.srv, func(e *policies.GNMITarget) {
+			_, _, err := discoverOne(t, entry(c.srv, func(e *policies.GNMITarget) {
 				e.Host, e.TLS, e.Username, e.Password = c.host, c.tls, "admin", "pw"
 			}), 10*time.Second)
 			if !c.refused {
@@ -258,7 +258,7 @@ func TestPasswordToSweptTargetNeedsVerifiedTLS(t *testing.T) {
 				}
 				return
 			}
-			want := fmt.Sprintf("policy p: target %s: refusing to send the password to an address swept from %q without TLS that verifies the server", tg, c.host)
+			want := fmt.Sprintf("refusing to send the password to an address swept from %q without TLS that verifies the server", c.host)
 			if err == nil || !strings.HasPrefix(err.Error(), want) {
 				t.Fatalf("err = %v; want prefix %q", err, want)
 			}
@@ -271,8 +271,8 @@ func TestPasswordToSweptTargetNeedsVerifiedTLS(t *testing.T) {
 
 func TestUnimplementedGet(t *testing.T) {
 	s := start(t, gnmitest.Options{Flavour: gnmitest.Arista(), UnimplementedGet: true})
-	_, tg, err := discoverOne(t, entry(s, nil), 10*time.Second)
-	want := fmt.Sprintf("policy p: target %s: get /system/state: rpc error: code = Unimplemented desc = method Get not implemented (encodings tried: json_ietf, json)", tg)
+	_, _, err := discoverOne(t, entry(s, nil), 10*time.Second)
+	want := "get /system/state: rpc error: code = Unimplemented desc = method Get not implemented (encodings tried: json_ietf, json)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
@@ -280,8 +280,8 @@ func TestUnimplementedGet(t *testing.T) {
 
 func TestHangingTargetTimesOut(t *testing.T) {
 	s := start(t, gnmitest.Options{Flavour: gnmitest.Arista(), Hang: true})
-	_, tg, err := discoverOne(t, entry(s, nil), 300*time.Millisecond)
-	want := fmt.Sprintf("policy p: target %s: timed out after 300ms: capabilities: rpc error: code = DeadlineExceeded", tg)
+	_, _, err := discoverOne(t, entry(s, nil), 300*time.Millisecond)
+	want := "timed out after 300ms: capabilities: rpc error: code = DeadlineExceeded"
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("err = %v\nwant prefix %s", err, want)
 	}
@@ -316,7 +316,7 @@ func TestTargets(t *testing.T) {
 	}
 
 	bad := newDriver(t, 0, policies.GNMITarget{Host: "10.0.0.0/8"})
-	if _, err := bad.Targets(context.Background()); err == nil || !strings.Contains(err.Error(), "policy p: scope.targets[0].host: CIDR") {
+	if _, err := bad.Targets(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "scope.targets[0].host: CIDR") {
 		t.Fatalf("err = %v; want a bounded-CIDR error", err)
 	}
 }
