@@ -29,9 +29,8 @@ const logoutTimeout = 5 * time.Second
 
 // Driver discovers one vCenter. It holds no session between runs.
 type Driver struct {
-	policy string
-	cfg    Config
-	log    *slog.Logger
+	cfg Config
+	log *slog.Logger
 }
 
 // Config is what Collect needs; New builds it from the policy.
@@ -59,15 +58,15 @@ type Stats struct {
 // New builds a driver for one vcenter_discovery policy.
 func New(p *policies.Policy, d drivers.Deps) (drivers.Driver, error) {
 	if p.VCenter == nil {
-		return nil, fmt.Errorf("policy %s: not a vcenter_discovery policy", p.Name)
+		return nil, errors.New("not a vcenter_discovery policy")
 	}
 	sc := p.VCenter.Scope
 	u, err := ParseURL(sc.URL)
 	if err != nil {
-		return nil, fmt.Errorf("policy %s: scope.url: %w", p.Name, err)
+		return nil, fmt.Errorf("scope.url: %w", err)
 	}
 	if sc.Username == "" || !sc.Password.IsSet() {
-		return nil, fmt.Errorf("policy %s: scope: username and password are required", p.Name)
+		return nil, errors.New("scope: username and password are required")
 	}
 	log := d.Logger
 	if log == nil {
@@ -78,8 +77,7 @@ func New(p *policies.Policy, d drivers.Deps) (drivers.Driver, error) {
 		timeout = p.RunTimeout
 	}
 	return &Driver{
-		policy: p.Name,
-		log:    log.With("policy", p.Name, "backend", policies.BackendVCenter),
+		log: log.With("policy", p.Name, "backend", policies.BackendVCenter),
 		cfg: Config{
 			URL:              u,
 			Username:         sc.Username,
@@ -141,12 +139,12 @@ func (d *Driver) Discover(ctx context.Context, _ drivers.Target) (*drivers.Inven
 }
 
 // Collect logs in, reads the inventory and logs out. The stats are valid
-// even when err is not nil (they count what was sent).
+// even when err is not nil (they count what was sent). Errors name the step
+// ("login as U: ..."), not the vCenter: the caller names the unit.
 func Collect(ctx context.Context, cfg Config, log *slog.Logger) (*drivers.Inventory, Stats, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	where := "vcenter " + cfg.URL.Redacted()
 	if cfg.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
@@ -157,7 +155,7 @@ func Collect(ctx context.Context, cfg Config, log *slog.Logger) (*drivers.Invent
 	sc := soap.NewClient(cfg.URL, cfg.Insecure)
 	if cfg.CAFile != "" {
 		if err := sc.SetRootCAs(cfg.CAFile); err != nil {
-			return nil, Stats{}, fmt.Errorf("%s: ca_file %s: %w", where, cfg.CAFile, err)
+			return nil, Stats{}, fmt.Errorf("ca_file %s: %w", cfg.CAFile, err)
 		}
 	}
 	// vim25.NewClient sets these only when handed a *soap.Client; ours is
@@ -177,12 +175,12 @@ func Collect(ctx context.Context, cfg Config, log *slog.Logger) (*drivers.Invent
 
 	vc, err := vim25.NewClient(ctx, rt)
 	if err != nil {
-		return nil, stats(0), fmt.Errorf("%s: connect: %w", where, timeoutErr(ctx, cfg.Timeout, err))
+		return nil, stats(0), fmt.Errorf("connect: %w", timeoutErr(ctx, cfg.Timeout, err))
 	}
 	vc.Client = sc // NewClient only sets it when handed a *soap.Client directly
 	sm := session.NewManager(vc)
 	if err := sm.Login(ctx, url.UserPassword(cfg.Username, cfg.Password.Reveal())); err != nil {
-		return nil, stats(0), fmt.Errorf("%s: login as %s: %w", where, cfg.Username, timeoutErr(ctx, cfg.Timeout, err))
+		return nil, stats(0), fmt.Errorf("login as %s: %w", cfg.Username, timeoutErr(ctx, cfg.Timeout, err))
 	}
 	defer func() {
 		// A fresh context: the run's may have expired, and the session must
@@ -196,12 +194,12 @@ func Collect(ctx context.Context, cfg Config, log *slog.Logger) (*drivers.Invent
 
 	objs, err := retrieve(ctx, vc, cfg.Datacenters)
 	if err != nil {
-		return nil, stats(0), fmt.Errorf("%s: %w", where, timeoutErr(ctx, cfg.Timeout, err))
+		return nil, stats(0), timeoutErr(ctx, cfg.Timeout, err)
 	}
 	inv, err := buildInventory(objs, cfg, log)
 	st := stats(objs.count)
 	if err != nil {
-		return nil, st, fmt.Errorf("%s: %w", where, err)
+		return nil, st, err
 	}
 	log.Debug("vcenter inventory collected",
 		"vcenter", cfg.URL.Redacted(),
