@@ -12,6 +12,7 @@ import (
 
 	"github.com/scrapli/scrapligo/driver/generic"
 	"github.com/scrapli/scrapligo/driver/network"
+	"github.com/scrapli/scrapligo/driver/opoptions"
 	"github.com/scrapli/scrapligo/driver/options"
 	"github.com/scrapli/scrapligo/platform"
 	"github.com/scrapli/scrapligo/util"
@@ -179,7 +180,10 @@ type scrapliRunner struct {
 }
 
 func (r *scrapliRunner) Run(cmd string) (string, error) {
-	resp, err := r.d.SendCommand(cmd)
+	// scrapligo would strip prompts with its multi-line prompt regexp over
+	// the whole output, a tenth of a session's CPU; only the last line can
+	// be the prompt, so stripPrompt looks there alone
+	resp, err := r.d.SendCommand(cmd, opoptions.WithNoStripPrompt())
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", cmd, err)
 	}
@@ -189,7 +193,16 @@ func (r *scrapliRunner) Run(cmd string) (string, error) {
 		}
 		return "", fmt.Errorf("%s: %w", cmd, resp.Failed)
 	}
-	return resp.Result, nil
+	return stripPrompt(resp.Result, r.d.Channel.PromptPattern), nil
+}
+
+// stripPrompt removes the trailing prompt line from a command's output.
+func stripPrompt(out string, prompt *regexp.Regexp) string {
+	i := strings.LastIndexByte(out, '\n')
+	if !prompt.MatchString(out[i+1:]) {
+		return out
+	}
+	return strings.Trim(out[:i+1], "\n")
 }
 
 func invalidInput(out string) bool {

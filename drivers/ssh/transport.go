@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"bytes"
 	"errors"
 	"io"
 
@@ -17,6 +18,7 @@ type shellTransport struct {
 	session *xssh.Session
 	w       io.WriteCloser
 	r       io.Reader
+	buf     []byte
 }
 
 var _ transport.Implementation = (*shellTransport)(nil)
@@ -62,10 +64,15 @@ func (t *shellTransport) Read(n int) ([]byte, error) {
 	if t.r == nil {
 		return nil, errors.New("shell not open")
 	}
-	b := make([]byte, n)
-	n, err := t.r.Read(b)
+	// scrapligo reads from one goroutine and keeps what we return: read
+	// into one reused buffer and hand out a copy of what arrived, not a
+	// fresh zeroed 8 KiB per read
+	if cap(t.buf) < n {
+		t.buf = make([]byte, n)
+	}
+	n, err := t.r.Read(t.buf[:n])
 	if n > 0 {
-		return b[:n], nil
+		return bytes.Clone(t.buf[:n]), nil
 	}
 	return nil, err
 }
