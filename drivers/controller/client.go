@@ -59,12 +59,8 @@ type client struct {
 	hc   *http.Client
 	log  *slog.Logger
 	m    *metrics
-	pol  string
 	now  func() time.Time
 }
-
-// unit names the controller in errors: "mist https://api.mist.com".
-func (c *client) unit() string { return c.kind + " " + c.base.String() }
 
 // response is a fully read answer.
 type response struct {

@@ -56,7 +56,7 @@ var _ drivers.Closer = (*Driver)(nil)
 // New builds the driver of one controller_discovery policy.
 func New(p *policies.Policy, d drivers.Deps) (drivers.Driver, error) {
 	if p == nil || p.Controller == nil {
-		return nil, errors.New("controller_discovery: policy has no controller section")
+		return nil, errors.New("no controller_discovery section in the policy")
 	}
 	name := p.Name
 	sc := p.Controller.Scope
@@ -65,42 +65,42 @@ func New(p *policies.Policy, d drivers.Deps) (drivers.Driver, error) {
 	switch kind {
 	case KindCatalyst:
 		if raw == "" {
-			return nil, fmt.Errorf("policy %s: scope.url is required for %s", name, kind)
+			return nil, fmt.Errorf("scope.url is required for %s", kind)
 		}
 		if sc.Username == "" || !sc.Password.IsSet() {
-			return nil, fmt.Errorf("policy %s: scope.username and scope.password are required for %s", name, kind)
+			return nil, fmt.Errorf("scope.username and scope.password are required for %s", kind)
 		}
 	case KindMist:
 		if raw == "" {
 			raw = DefaultMistURL
 		}
 		if !sc.Token.IsSet() {
-			return nil, fmt.Errorf("policy %s: scope.token is required for %s", name, kind)
+			return nil, fmt.Errorf("scope.token is required for %s", kind)
 		}
 		if strings.TrimSpace(sc.OrgID) == "" {
-			return nil, fmt.Errorf("policy %s: scope.org_id is required for %s", name, kind)
+			return nil, fmt.Errorf("scope.org_id is required for %s", kind)
 		}
 	default:
-		return nil, fmt.Errorf("policy %s: scope.kind %q: want %s or %s", name, sc.Kind, KindCatalyst, KindMist)
+		return nil, fmt.Errorf("scope.kind %q: want %s or %s", sc.Kind, KindCatalyst, KindMist)
 	}
 	base, err := url.Parse(raw)
 	if err == nil && base.User != nil || strings.Contains(raw, "@") {
 		// Do not echo the value: it carries a password.
-		return nil, fmt.Errorf("policy %s: scope.url must not carry credentials; use username/password or token", name)
+		return nil, errors.New("scope.url must not carry credentials; use username/password or token")
 	}
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("policy %s: scope.url %q: want http(s)://host[:port][/path]", name, raw)
+		return nil, fmt.Errorf("scope.url %q: want http(s)://host[:port][/path]", raw)
 	}
 	base.Path = strings.TrimSuffix(base.Path, "/")
 	base.RawQuery, base.Fragment = "", ""
 
 	tc, err := tlsConfig(sc.CAFile, sc.Insecure)
 	if err != nil {
-		return nil, fmt.Errorf("policy %s: %w", name, err)
+		return nil, err // "ca_file ...: ..."
 	}
 	proxy, err := proxyFunc(kind, sc.Proxy, d.CloudProxy)
 	if err != nil {
-		return nil, fmt.Errorf("policy %s: %w", name, err)
+		return nil, err // "scope.proxy: ..."
 	}
 	tr := newTransport(tc, proxy)
 
@@ -114,7 +114,7 @@ func New(p *policies.Policy, d drivers.Deps) (drivers.Driver, error) {
 	}
 	m, err := newMetrics(reg)
 	if err != nil {
-		return nil, fmt.Errorf("policy %s: metrics: %w", name, err)
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	c := &client{
 		kind: kind,
@@ -122,7 +122,6 @@ func New(p *policies.Policy, d drivers.Deps) (drivers.Driver, error) {
 		hc:   &http.Client{Transport: tr, CheckRedirect: noCrossHostRedirect},
 		log:  log.With(slog.String("policy", name), slog.String("controller", kind), slog.String("url", base.String())),
 		m:    m,
-		pol:  name,
 		now:  time.Now,
 	}
 	ps := catalystPageSize
@@ -176,7 +175,7 @@ func (d *Driver) Targets(ctx context.Context) ([]drivers.Target, error) {
 	if p := d.c.base.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil {
-			return nil, fmt.Errorf("policy %s: scope.url port %q: %w", d.pol.Name, p, err)
+			return nil, fmt.Errorf("scope.url port %q: %w", p, err)
 		}
 		port = n
 	}
@@ -202,7 +201,7 @@ func (d *Driver) Discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 		inv, err = d.discoverMist(ctx)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", d.c.unit(), err)
+		return nil, err // names the step; the agent adds policy and target
 	}
 	return inv, nil
 }
