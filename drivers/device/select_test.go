@@ -152,9 +152,11 @@ func TestHostKeysThroughTheDriver(t *testing.T) {
 	port := srv.Port()
 	state := t.TempDir()
 	strictFile := filepath.Join(t.TempDir(), "strict_known_hosts")
+	other := sshDev(t, "127.0.0.52:0", sshtest.Device{Platform: "eos", Password: "pw"})
 	d := newTestDriver(t, policy(10*time.Second, policies.DeviceOptions{},
 		entry("127.0.0.51", "eos", "pw", policies.DeviceArgs{Port: port, HostKeyPolicy: "accept-new"}),
-		entry("127.0.0.51", "eos", "pw", policies.DeviceArgs{Port: port, HostKeyPolicy: "strict", KnownHosts: strictFile})), state)
+		entry("127.0.0.51", "eos", "pw", policies.DeviceArgs{Port: port, HostKeyPolicy: "strict", KnownHosts: strictFile}),
+		entry("127.0.0.52", "eos", "pw", policies.DeviceArgs{Port: other.Port(), HostKeyPolicy: "accept-new"})), state)
 
 	if _, err := discover(t, d, 1, "127.0.0.51"); err == nil || !strings.Contains(err.Error(), "not in "+strictFile) {
 		t.Fatalf("strict, unknown key: %v", err)
@@ -166,12 +168,43 @@ func TestHostKeysThroughTheDriver(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(b), fmt.Sprintf("[127.0.0.51]:%d ssh-ed25519 ", port)) {
 		t.Fatalf("known_hosts in state dir: %q, %v", b, err)
 	}
+	if _, err := discover(t, d, 2, "127.0.0.52"); err != nil {
+		t.Fatalf("accept-new, second device: %v", err)
+	}
 	srv.Close()
 	sshDev(t, fmt.Sprintf("127.0.0.51:%d", port), sshtest.Device{Platform: "eos", Password: "pw", HostKey: s2})
 	_, err = discover(t, d, 0, "127.0.0.51")
 	want := fmt.Sprintf("host key for 127.0.0.51:%d changed (known_hosts line 1); remove it if the change is expected", port)
 	if err == nil || !strings.HasSuffix(err.Error(), want) || !strings.HasPrefix(err.Error(), "policy p1: target 127.0.0.51") {
 		t.Fatalf("changed key: %v\nwant suffix %q", err, want)
+	}
+	// only that target: the other device, recorded in the same file, still works
+	if _, err := discover(t, d, 2, "127.0.0.52"); err != nil {
+		t.Fatalf("unchanged device after another's key changed: %v", err)
+	}
+}
+
+// TestInsecureWarnedEveryRun: every run (every Targets call) warns once
+// per insecure entry, and never for the others.
+func TestInsecureWarnedEveryRun(t *testing.T) {
+	var logs strings.Builder
+	d, err := New(policy(0, policies.DeviceOptions{},
+		entry("127.0.0.81", "eos", "pw", policies.DeviceArgs{HostKeyPolicy: "insecure"}),
+		entry("127.0.0.82", "eos", "pw", policies.DeviceArgs{HostKeyPolicy: "accept-new"})),
+		drivers.Deps{Logger: slog.New(slog.NewTextHandler(&logs, nil)), StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for run := 1; run <= 3; run++ {
+		if _, err := d.Targets(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(logs.String(), "host_key_policy: insecure"); n != run {
+			t.Fatalf("after run %d: %d warnings, want %d:\n%s", run, n, run, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "127.0.0.82") {
+		t.Fatalf("accept-new entry warned:\n%s", logs.String())
 	}
 }
 
