@@ -201,7 +201,7 @@ func printSummary(w io.Writer, results []agent.RunResult) (failed int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "POLICY\tBACKEND\tTARGETS\tANSWERED\tDEVICES\tINTERFACES\tADDRESSES\tENTITIES\tERRORS\tDURATION")
 	for _, r := range results {
-		errs := len(r.Errors)
+		errs := r.TargetsFailed
 		if r.Err != "" {
 			errs++
 		}
@@ -216,6 +216,9 @@ func printSummary(w io.Writer, results []agent.RunResult) (failed int) {
 		}
 		for _, e := range r.Errors {
 			fmt.Fprintf(w, "  %s  %s: %s\n", r.Policy, e.Target, e.Error)
+		}
+		if r.ErrorsOmitted > 0 {
+			fmt.Fprintf(w, "  %s  … and %d more target errors (see the log)\n", r.Policy, r.ErrorsOmitted)
 		}
 	}
 	return failed
