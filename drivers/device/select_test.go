@@ -235,10 +235,9 @@ func TestKeyFileAndEnable(t *testing.T) {
 	if _, err := discover(t, d, 1, "127.0.0.61"); err == nil || !strings.Contains(err.Error(), "parse key_file "+kf) || strings.Contains(err.Error(), "wrong-pass") {
 		t.Fatalf("wrong passphrase: %v", err)
 	}
-	if _, err := discover(t, d, 2, "127.0.0.61"); err == nil || strings.Contains(err.Error(), "bad-enable") {
+	if _, err := discover(t, d, 2, "127.0.0.61"); err == nil || strings.Contains(err.Error(), "bad-enable") ||
+		!strings.Contains(err.Error(), "policy p1: target 127.0.0.61: ssh iosxe") || !strings.Contains(err.Error(), "enable refused") {
 		t.Fatalf("wrong enable secret: %v", err)
-	} else {
-		t.Logf("wrong enable secret: %v", err)
 	}
 }
 

@@ -116,6 +116,10 @@ func Discover(ctx context.Context, p Params) (*drivers.Device, error) {
 	}
 	if err := d.Open(); err != nil {
 		client.Close()
+		if errors.Is(err, util.ErrPrivilegeError) && ctx.Err() == nil {
+			// the usual cause; the secret itself is never in the error
+			return nil, fmt.Errorf("open %s CLI session: enable refused or no privileged prompt (check optional_args.secret): %w", p.Platform, err)
+		}
 		return nil, ctxErr(ctx, fmt.Errorf("open %s CLI session (prompt, privilege, paging): %w", p.Platform, err))
 	}
 	r := &scrapliRunner{d: d}
