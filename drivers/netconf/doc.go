@@ -8,5 +8,7 @@
 //
 // From the server's hello capabilities it picks Junos native RPCs,
 // OpenConfig or IETF models and maps any of them into the same
-// drivers.Device as the CLI path.
+// drivers.Device as the CLI path. ietf-interfaces state is read both from
+// /interfaces (RFC 8343, NMDA) and /interfaces-state (RFC 7223). IPv6
+// link-local addresses are not reported (see drivers/ssh).
 package netconf

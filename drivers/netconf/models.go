@@ -118,7 +118,12 @@ func ietfInterfaces(data *ssh.Node) ([]drivers.Interface, error) {
 			}
 		}
 	}
-	for _, n := range data.Path("interfaces-state").Children("interface") {
+	// RFC 8343 (NMDA) servers return the state leaves inside /interfaces;
+	// RFC 7223 servers in /interfaces-state, which also lists interfaces
+	// that have no configuration
+	state := data.Path("interfaces").Children("interface")
+	state = append(state, data.Path("interfaces-state").Children("interface")...)
+	for _, n := range state {
 		i := get(n.Str("name"))
 		if i.Type == "" {
 			i.Type = ianaType(n.Str("type"))

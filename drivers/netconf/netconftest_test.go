@@ -33,7 +33,7 @@ func conn(s *netconftest.Server, pw string) ssh.Conn {
 		HostKeyCallback: ssh.HostKeys{Policy: ssh.HostKeyInsecure}.Callback()}
 }
 
-// TestModels discovers the Junos and OpenConfig profiles in both framings
+// TestModels discovers the Junos, OpenConfig and IETF profiles in both framings
 // and compares with golden files (the same for either framing).
 func TestModels(t *testing.T) {
 	for _, tc := range []struct {
@@ -42,6 +42,7 @@ func TestModels(t *testing.T) {
 	}{
 		{"junos-mx", netconf.ModelJunos, []string{"get-software-information", "get-interface-information", "get-chassis-inventory", "get-configuration"}},
 		{"openconfig-spine", netconf.ModelOpenConfig, []string{"get__system", "get__interfaces", "get__components", "get-config"}},
+		{"ietf-router", netconf.ModelIETF, []string{"get__system", "get__interfaces", "get__hardware", "get-config"}},
 	} {
 		for _, base11 := range []bool{false, true} {
 			t.Run(tc.profile+map[bool]string{false: "/base1.0", true: "/base1.1"}[base11], func(t *testing.T) {

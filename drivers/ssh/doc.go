@@ -6,6 +6,10 @@
 // EOS, `| display json` on Junos, table-driven text parsers on IOS, IOS-XE
 // and IOS-XR.
 //
+// IPv6 link-local addresses (fe80::/10) are not reported on any platform:
+// every interface has one, they are not unique across devices and NetBox
+// would merge them into one IP address object.
+//
 // It is a library: the device_discovery backend (drivers/device) chooses
 // the transport and calls Discover.
 package ssh

@@ -1,6 +1,6 @@
 // Package netconftest is an in-process NETCONF-over-SSH server (RFC 6241,
 // RFC 6242) for tests and the demo lab. It answers RPCs from testdata
-// profiles (Junos native RPCs, OpenConfig <get> subtrees), with
+// profiles (Junos native RPCs; OpenConfig and IETF <get> subtrees), with
 // end-of-message (base:1.0) or chunked (base:1.1) framing. Its framing
 // code is independent of drivers/netconf so the two check each other.
 package netconftest
