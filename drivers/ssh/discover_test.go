@@ -41,7 +41,11 @@ func TestDiscoverSmoke(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%+v", d)
+			// show running-config is refused at ">": a config means enable worked
+			want := sshtest.Profiles[pl].Hostname
+			if d.Name != want || len(d.Interfaces) == 0 || !strings.Contains(d.Config, "hostname "+want) {
+				t.Fatalf("got %q with %d interfaces and config %q; want %q with its running config", d.Name, len(d.Interfaces), d.Config, want)
+			}
 		})
 	}
 }
