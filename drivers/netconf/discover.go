@@ -116,13 +116,17 @@ func (c *Client) Close() error {
 	return c.client.Close()
 }
 
+// ErrRPC is wrapped by Exec when the server answered with an rpc-error
+// (as opposed to a broken session).
+var ErrRPC = errors.New("rpc error")
+
 // Exec runs one RPC body (the element inside <rpc>) and returns the reply tree.
 func (c *Client) Exec(rpc string) (*ssh.Node, error) {
 	reply, err := c.sess.Exec(gonetconf.RawMethod(rpc))
 	if err != nil {
 		var re *gonetconf.RPCError
 		if errors.As(err, &re) {
-			return nil, fmt.Errorf("rpc error: %s %s: %s", re.Tag, re.Type, strings.TrimSpace(re.Message))
+			return nil, fmt.Errorf("%w: %s %s: %s", ErrRPC, re.Tag, re.Type, strings.TrimSpace(re.Message))
 		}
 		return nil, err
 	}
@@ -227,10 +231,15 @@ func discoverJunos(c *Client, capture bool) (*drivers.Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get-chassis-inventory: %w", err)
 	}
+	up, err := c.Exec("<get-system-uptime-information/>")
+	if err != nil && !errors.Is(err, ErrRPC) {
+		return nil, fmt.Errorf("get-system-uptime-information: %w", err)
+	}
 	d, err := ssh.JunosDevice(sw, ifs, ch)
 	if err != nil {
 		return nil, err
 	}
+	d.Uptime = ssh.JunosUptime(up) // optional: an rpc-error leaves it 0
 	if capture {
 		r, err := c.Exec(`<get-configuration format="text"/>`)
 		if err != nil {

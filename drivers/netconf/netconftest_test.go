@@ -3,6 +3,7 @@ package netconf_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -40,7 +41,7 @@ func TestModels(t *testing.T) {
 		profile, model string
 		rpcs           []string
 	}{
-		{"junos-mx", netconf.ModelJunos, []string{"get-software-information", "get-interface-information", "get-chassis-inventory", "get-configuration"}},
+		{"junos-mx", netconf.ModelJunos, []string{"get-software-information", "get-interface-information", "get-chassis-inventory", "get-system-uptime-information", "get-configuration"}},
 		{"openconfig-spine", netconf.ModelOpenConfig, []string{"get__system", "get__interfaces", "get__components", "get-config"}},
 		{"ietf-router", netconf.ModelIETF, []string{"get__system", "get__interfaces", "get__hardware", "get-config"}},
 	} {
@@ -93,10 +94,24 @@ func TestModels(t *testing.T) {
 }
 
 func TestNetconftestFailures(t *testing.T) {
+	// an rpc-error is ErrRPC (optional RPCs such as the Junos uptime are
+	// skipped on it) and names the server's tag and message
+	plain := start(t, netconftest.Device{Profile: "junos-mx", Password: "pw"})
+	ctx0, cancel0 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel0()
+	c, err := netconf.Open(ctx0, conn(plain, "pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Exec("<get-bogus-information/>")
+	c.Close()
+	if !errors.Is(err, netconf.ErrRPC) || !strings.Contains(err.Error(), "operation-not-supported") || !strings.Contains(err.Error(), "get-bogus-information") {
+		t.Fatalf("unknown rpc: err = %v, want ErrRPC naming the rpc", err)
+	}
 	s := start(t, netconftest.Device{Profile: "junos-mx", Password: "pw", Base11: true, Delay: 2 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	_, err := netconf.Discover(ctx, netconf.Params{Conn: conn(s, "pw")})
+	_, err = netconf.Discover(ctx, netconf.Params{Conn: conn(s, "pw")})
 	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
 		t.Fatalf("slow server: err = %v, want deadline exceeded", err)
 	}

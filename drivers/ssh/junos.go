@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/orbd/orbd/drivers"
 )
@@ -64,6 +65,25 @@ func JunosDevice(sw, ifs, chassis *Node) (*drivers.Device, error) {
 		}
 	}
 	return d, nil
+}
+
+// JunosUptime reads get-system-uptime-information (CLI `show system
+// uptime`): the booted time's length, else the up-time line, each carrying
+// the seconds in a junos:seconds attribute. 0 when absent.
+func JunosUptime(n *Node) time.Duration {
+	for _, l := range []*Node{n.Find("system-booted-time").Child("time-length"), n.Find("up-time")} {
+		if l == nil {
+			continue
+		}
+		sec := l.Attrs["seconds"] // XML: the namespace prefix is dropped
+		if sec == "" {
+			sec = l.Attrs["junos:seconds"] // JSON
+		}
+		if v, err := strconv.ParseInt(strings.TrimSpace(sec), 10, 64); err == nil && v > 0 {
+			return time.Duration(v) * time.Second
+		}
+	}
+	return 0
 }
 
 func junosInterface(p *Node) (drivers.Interface, []drivers.Interface, error) {
@@ -177,10 +197,15 @@ func collectJunos(r runner, d *drivers.Device, captureConfig bool) error {
 	if err != nil {
 		return err
 	}
+	up, err := get("show system uptime | display json", true)
+	if err != nil {
+		return err
+	}
 	jd, err := JunosDevice(sw, ifs, ch)
 	if err != nil {
 		return err
 	}
+	jd.Uptime = JunosUptime(up)
 	mgmt := d.MgmtAddress
 	*d = *jd
 	d.MgmtAddress = mgmt
