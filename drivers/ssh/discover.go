@@ -135,9 +135,10 @@ func Discover(ctx context.Context, p Params) (*drivers.Device, error) {
 	}
 	cerr := def.collect(r, dev, p.CaptureConfig)
 	if cerr != nil {
-		// skip the polite exit: the session may be stalled
-		_ = d.Channel.Close()
+		// skip the polite exit: the session may be stalled; connection
+		// first, as in Detect
 		client.Close()
+		_ = d.Channel.Close()
 		return nil, ctxErr(ctx, cerr)
 	}
 	_ = d.Close()
@@ -258,7 +259,12 @@ func Detect(ctx context.Context, c Conn) (string, error) {
 	if err := d.Open(); err != nil {
 		return "", ctxErr(ctx, fmt.Errorf("detect: open CLI session: %w", err))
 	}
-	defer d.Channel.Close()
+	// close the connection first: that ends scrapligo's blocked read at
+	// once, where Channel.Close alone waits 62.5 ms before forcing it
+	defer func() {
+		client.Close()
+		_ = d.Channel.Close()
+	}()
 	// paging off in the dialects that have it; errors are expected on the others
 	_, _ = d.SendCommand("terminal length 0")
 	resp, err := d.SendCommand("show version")
