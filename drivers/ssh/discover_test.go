@@ -92,8 +92,15 @@ func TestPaging(t *testing.T) {
 	if err := sess.Shell(); err != nil {
 		t.Fatal(err)
 	}
+	// a stuck emulator fails the test instead of hanging it
+	guard := time.AfterFunc(10*time.Second, func() { c.Close() })
+	defer guard.Stop()
+	// readUntil returns the output up to and including marker; what came
+	// after it in the same read is kept for the next call, so a prompt
+	// that trails one command's output is not taken for the next one's
+	var pending []byte
 	readUntil := func(marker string) string {
-		var b []byte
+		b := pending
 		buf := make([]byte, 4096)
 		for !strings.Contains(string(b), marker) {
 			n, err := out.Read(buf)
@@ -102,7 +109,9 @@ func TestPaging(t *testing.T) {
 			}
 			b = append(b, buf[:n]...)
 		}
-		return string(b)
+		end := strings.Index(string(b), marker) + len(marker)
+		pending = append([]byte(nil), b[end:]...)
+		return string(b[:end])
 	}
 	readUntil("sw-core-01>")
 	in.Write([]byte("show interfaces\n"))
@@ -119,6 +128,7 @@ func TestPaging(t *testing.T) {
 	if strings.Contains(all, "--More--") {
 		t.Fatal("paging still on after terminal length 0")
 	}
+	readUntil("sw-core-01>")
 	in.Write([]byte("show bogus\n"))
 	if got := readUntil("sw-core-01>"); !strings.Contains(got, "% Invalid input detected at '^' marker.") {
 		t.Fatalf("unknown command: %q", got)
