@@ -174,7 +174,7 @@ func TestHostKeysThroughTheDriver(t *testing.T) {
 	srv.Close()
 	sshDev(t, fmt.Sprintf("127.0.0.51:%d", port), sshtest.Device{Platform: "eos", Password: "pw", HostKey: s2})
 	_, err = discover(t, d, 0, "127.0.0.51")
-	want := fmt.Sprintf("host key for 127.0.0.51:%d changed (known_hosts line 1); remove it if the change is expected", port)
+	want := fmt.Sprintf("host key for 127.0.0.51:%d changed (%s line 1); remove that line if the change is expected", port, filepath.Join(state, "known_hosts"))
 	if err == nil || !strings.HasSuffix(err.Error(), want) || !strings.HasPrefix(err.Error(), "policy p1: target 127.0.0.51") {
 		t.Fatalf("changed key: %v\nwant suffix %q", err, want)
 	}

@@ -50,7 +50,7 @@ func (e *HostKeyError) Error() string {
 	if e.Unknown {
 		return fmt.Sprintf("host key for %s is not in %s (host_key_policy strict); add it or use accept-new", e.Addr, e.File)
 	}
-	return fmt.Sprintf("host key for %s changed (known_hosts line %d); remove it if the change is expected", e.Addr, e.Line)
+	return fmt.Sprintf("host key for %s changed (%s line %d); remove that line if the change is expected", e.Addr, e.File, e.Line)
 }
 
 // Callback returns the ssh.HostKeyCallback for this policy.

@@ -116,7 +116,7 @@ func TestOpenSSHHostKeyPolicies(t *testing.T) {
 	}
 	// a changed key fails under both policies with the line number
 	o.RestartWithNewHostKey(t)
-	want := fmt.Sprintf("host key for %s changed (known_hosts line 1); remove it if the change is expected", addr)
+	want := fmt.Sprintf("host key for %s changed (%s line 1); remove that line if the change is expected", addr, kh)
 	for _, pol := range []string{ssh.HostKeyAcceptNew, ssh.HostKeyStrict} {
 		_, err = dialRun(t, conn(pol))
 		if err == nil || err.Error() != want {
