@@ -68,6 +68,9 @@ func (h HostKeys) check(hostname string, remote net.Addr, key xssh.PublicKey) er
 		return errors.New("host key check: no known_hosts file configured")
 	}
 	strict := h.Policy == HostKeyStrict
+	if !strict && h.recorded(hostname, remote, key) {
+		return nil
+	}
 	flag := os.O_RDWR | os.O_CREATE | os.O_APPEND
 	if strict {
 		flag = os.O_RDONLY
@@ -121,4 +124,23 @@ func (h HostKeys) check(hostname string, remote net.Addr, key xssh.PublicKey) er
 		return fmt.Errorf("known_hosts: record %s: %w", hostname, err)
 	}
 	return nil
+}
+
+// recorded reports whether key is already in the file for hostname, under
+// a shared lock: the common case of accept-new, so that concurrent workers
+// do not queue behind one exclusive lock just to read. Anything else (new
+// host, changed key, no file) goes to the exclusive path, which checks
+// again before it appends.
+func (h HostKeys) recorded(hostname string, remote net.Addr, key xssh.PublicKey) bool {
+	f, err := os.Open(h.File)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_SH) != nil {
+		return false
+	}
+	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing releases it anyway
+	cb, err := knownhosts.New(h.File)
+	return err == nil && cb(hostname, remote, key) == nil
 }

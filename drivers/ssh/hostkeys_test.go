@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	xssh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/orbd/orbd/internal/sshserver"
 )
@@ -85,4 +86,35 @@ func TestAcceptNewConcurrent(t *testing.T) {
 	if err := check(HostKeyAcceptNew, 2, keys[2]); err != nil {
 		t.Fatalf("host 2 after host 3 changed: %v", err)
 	}
+}
+
+// BenchmarkHostKeyKnown checks an already recorded key from parallel
+// workers against a known_hosts of 5,000 hosts (accept-new's common case).
+func BenchmarkHostKeyKnown(b *testing.B) {
+	file := filepath.Join(b.TempDir(), "known_hosts")
+	k, err := sshserver.NewHostKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sb strings.Builder
+	for i := 0; i < 5000; i++ {
+		sb.WriteString(knownhostsLine(fmt.Sprintf("[127.0.%d.%d]:22", i/250, i%250+1), k.PublicKey()))
+	}
+	if err := os.WriteFile(file, []byte(sb.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cb := HostKeys{Policy: HostKeyAcceptNew, File: file}.Callback()
+	remote := &net.TCPAddr{IP: net.IPv4(127, 0, 19, 250), Port: 22}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := cb("127.0.19.250:22", remote, k.PublicKey()); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func knownhostsLine(host string, k xssh.PublicKey) string {
+	return knownhosts.Line([]string{knownhosts.Normalize(host)}, k) + "\n"
 }
