@@ -72,12 +72,10 @@ func runCmd(g *globals) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			reg := newRegistry()
-			sink, statusFn, err := buildSink(ctx, cfg, log, reg)
+			st, err := buildStack(ctx, cfg, log)
 			if err != nil {
 				return err
 			}
-			st := newStack(cfg, log, sink, statusFn, reg)
 			if err := st.agent.Apply(ctx, cfg); err != nil {
 				return err
 			}
@@ -113,7 +111,7 @@ func runCmd(g *globals) *cobra.Command {
 			grace := cfg.Agent.ShutdownGrace.D()
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 			defer cancel()
-			if err := sink.Close(fctx); err != nil {
+			if err := st.sink.Close(fctx); err != nil {
 				log.Error("delivery not fully flushed; the spool keeps the rest for the next start", "err", err)
 			}
 			if runErr != nil && !errors.Is(runErr, context.Canceled) {
@@ -138,12 +136,11 @@ func discoverCmd(g *globals) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			reg := newRegistry()
-			sink, statusFn, err := buildSink(ctx, cfg, log, reg)
+			st, err := buildStack(ctx, cfg, log)
 			if err != nil {
 				return err
 			}
-			return runOnce(ctx, g.stdout, newStack(cfg, log, sink, statusFn, reg), cfg, only)
+			return runOnce(ctx, g.stdout, st, cfg, only)
 		},
 	}
 	c.Flags().StringVar(&only, "policy", "", "run only this policy (name)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/netboxlabs/diode-sdk-go/diode/v1/diodepb"
 	"github.com/spf13/cobra"
 
 	"github.com/orbd/orbd/drivers/controller/controllertest"
@@ -112,17 +110,14 @@ prints what was discovered and what the receiver got. Nothing leaves loopback.`,
 				return fmt.Errorf("demo config (a bug):\n%s\n%w", b.String(), err)
 			}
 
-			reg := newRegistry()
-			grpc, statusFn, err := buildSink(ctx, cfg, log, reg)
-			if err != nil {
-				return err
-			}
 			dry, err := ingest.NewDryRunSink(out, log.With("component", "dry-run"))
 			if err != nil {
 				return err
 			}
-			sink := teeSink{grpc, dry}
-			st := newStack(cfg, log, sink, statusFn, reg)
+			st, err := buildStack(ctx, cfg, log, dry)
+			if err != nil {
+				return err
+			}
 
 			fmt.Fprintf(g.stdout, "orbd demo: %d simulated policies on loopback, Diode receiver at %s\n\n", len(demoLab), target)
 			abs, _ := filepath.Abs(out)
@@ -146,24 +141,4 @@ func indent(s, pre string) string {
 		}
 	}
 	return strings.Join(lines, "\n") + "\n"
-}
-
-// teeSink hands every request to each sink in turn (demo only: the
-// receiver and the dry-run files see the same requests).
-type teeSink []ingest.Sink
-
-func (t teeSink) Send(ctx context.Context, req *diodepb.IngestRequest) error {
-	var errs []error
-	for _, s := range t {
-		errs = append(errs, s.Send(ctx, req))
-	}
-	return errors.Join(errs...)
-}
-
-func (t teeSink) Close(ctx context.Context) error {
-	var errs []error
-	for _, s := range t {
-		errs = append(errs, s.Close(ctx))
-	}
-	return errors.Join(errs...)
 }

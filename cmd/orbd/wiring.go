@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/netboxlabs/diode-sdk-go/diode/v1/diodepb"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -37,12 +38,9 @@ func loadConfig(paths []string) (*policies.Config, error) {
 
 // stack is everything one process runs: sink, pipeline, agent, API.
 type stack struct {
-	log      *slog.Logger
-	reg      *prometheus.Registry
-	sink     ingest.Sink
-	statusFn func() any
-	agent    *agent.Agent
-	after    func(io.Writer) // optional: printed after a one-shot summary
+	sink  ingest.Sink
+	agent *agent.Agent
+	after func(io.Writer) // optional: printed after a one-shot summary
 }
 
 // buildSink picks the dry-run writer or the Diode gRPC client (spooled).
@@ -79,7 +77,18 @@ func cloudProxy(cfg *policies.Config) *url.URL {
 	return u
 }
 
-func newStack(cfg *policies.Config, log *slog.Logger, sink ingest.Sink, statusFn func() any, reg *prometheus.Registry) *stack {
+// buildStack wires one process: metrics registry, sink (plus any extra
+// sinks that see the same requests, e.g. the demo's dry-run copy),
+// pipeline and agent.
+func buildStack(ctx context.Context, cfg *policies.Config, log *slog.Logger, extra ...ingest.Sink) (*stack, error) {
+	reg := newRegistry()
+	sink, statusFn, err := buildSink(ctx, cfg, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	if len(extra) > 0 {
+		sink = teeSink(append([]ingest.Sink{sink}, extra...))
+	}
 	pipe := ingest.NewPipeline(sink, ingest.PipelineConfig{
 		AgentName:     cfg.Diode.AgentName,
 		Version:       version,
@@ -94,10 +103,9 @@ func newStack(cfg *policies.Config, log *slog.Logger, sink ingest.Sink, statusFn
 		Delivery:       pipelineDelivery{pipe},
 		DeliveryStatus: statusFn,
 		Version:        version,
-		StateDir:       cfg.Agent.StateDir,
 		CloudProxy:     cloudProxy(cfg),
 	})
-	return &stack{log: log, reg: reg, sink: sink, statusFn: statusFn, agent: a}
+	return &stack{sink: sink, agent: a}, nil
 }
 
 func newRegistry() *prometheus.Registry {
@@ -141,4 +149,24 @@ func serveAPI(ctx context.Context, addr string, h http.Handler, log *slog.Logger
 		}
 	}()
 	return nil
+}
+
+// teeSink hands every request to each sink in turn (the demo keeps a
+// dry-run copy of what it sends to the receiver).
+type teeSink []ingest.Sink
+
+func (t teeSink) Send(ctx context.Context, req *diodepb.IngestRequest) error {
+	var errs []error
+	for _, s := range t {
+		errs = append(errs, s.Send(ctx, req))
+	}
+	return errors.Join(errs...)
+}
+
+func (t teeSink) Close(ctx context.Context) error {
+	var errs []error
+	for _, s := range t {
+		errs = append(errs, s.Close(ctx))
+	}
+	return errors.Join(errs...)
 }
