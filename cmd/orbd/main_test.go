@@ -247,21 +247,7 @@ func TestRunReloadAndShutdown(t *testing.T) {
 	cfg := filepath.Join(dir, "agent.yaml")
 	writeConfig(t, cfg, dryRunConfig(dir, listen, snmpPolicy("first", port, "@every 1h")))
 
-	cmd := exec.Command(orbdBin, "run", "-c", cfg, "--log-format", "json")
-	cmd.Env = append(os.Environ(), "COMMUNITY=s3cr3t-community")
-	var logs syncBuffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-done
-		}
-	})
+	d := startDaemon(t, []string{"COMMUNITY=s3cr3t-community"}, "-c", cfg, "--log-format", "json")
 	base := "http://" + listen
 
 	waitFor(t, "readyz 200", func() bool { return httpStatus(base+"/readyz") == 200 })
@@ -285,21 +271,13 @@ func TestRunReloadAndShutdown(t *testing.T) {
 
 	// fix it, removing "second"; SIGHUP also reloads
 	writeConfig(t, cfg, dryRunConfig(dir, listen, snmpPolicy("first", port, "@every 1h")))
-	cmd.Process.Signal(syscall.SIGHUP)
+	d.cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, "second removed", func() bool {
 		return !strings.Contains(status(t, base), `"second"`) && strings.Contains(metrics(t, base), "orbd_config_last_reload_successful 1")
 	})
 
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("SIGTERM: %v\n%s", err, logs.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no exit after SIGTERM\n%s", logs.String())
-	}
-	if strings.Contains(logs.String(), "s3cr3t-community") {
+	d.stop(t)
+	if strings.Contains(d.logs.String(), "s3cr3t-community") {
 		t.Fatal("community leaked to logs")
 	}
 }
@@ -322,6 +300,45 @@ func TestBadFlags(t *testing.T) {
 }
 
 // --- helpers ---
+
+// daemon is an `orbd run` process the test started; stop sends SIGTERM and
+// requires exit 0.
+type daemon struct {
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	done chan error
+}
+
+func startDaemon(t *testing.T, env []string, args ...string) *daemon {
+	t.Helper()
+	d := &daemon{cmd: exec.Command(orbdBin, append([]string{"run"}, args...)...), logs: &syncBuffer{}, done: make(chan error, 1)}
+	d.cmd.Env = append(os.Environ(), env...)
+	d.cmd.Stderr = d.logs
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		if d.cmd.ProcessState == nil {
+			d.cmd.Process.Kill()
+			<-d.done
+		}
+	})
+	return d
+}
+
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, d.logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no exit after SIGTERM\n%s", d.logs.String())
+	}
+}
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -474,39 +491,10 @@ func TestRunSpoolsThroughOutageAndRestart(t *testing.T) {
 	cfg := filepath.Join(dir, "agent.yaml")
 	writeConfig(t, cfg, grpcConfig(dir, recv.URL(), snmpPolicy("once", port, "")))
 
-	start := func() (*exec.Cmd, *syncBuffer, chan error) {
-		cmd := exec.Command(orbdBin, "run", "-c", cfg)
-		cmd.Env = append(os.Environ(), "COMMUNITY=s3cr3t-community")
-		logs := &syncBuffer{}
-		cmd.Stderr = logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		t.Cleanup(func() {
-			if cmd.ProcessState == nil {
-				cmd.Process.Kill()
-				<-done
-			}
-		})
-		return cmd, logs, done
-	}
-	stopWith := func(cmd *exec.Cmd, logs *syncBuffer, done chan error) {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatalf("no exit after SIGTERM\n%s", logs.String())
-		}
-	}
-
-	cmd, logs, done := start()
-	waitFor(t, "the run to finish", func() bool { return strings.Contains(logs.String(), `msg="run finished"`) })
-	stopWith(cmd, logs, done)
+	env := []string{"COMMUNITY=s3cr3t-community"}
+	d := startDaemon(t, env, "-c", cfg)
+	waitFor(t, "the run to finish", func() bool { return strings.Contains(d.logs.String(), `msg="run finished"`) })
+	d.stop(t)
 	if n := len(recv.Entities()); n != 0 {
 		t.Fatalf("receiver was down but got %d entities", n)
 	}
@@ -515,9 +503,9 @@ func TestRunSpoolsThroughOutageAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeConfig(t, cfg, grpcConfig(dir, recv.URL(), snmpPolicy("later", port, "0 0 1 1 *")))
-	cmd, logs, done = start()
+	d = startDaemon(t, env, "-c", cfg)
 	waitFor(t, "spooled entities delivered after restart", func() bool { return len(recv.Entities()) > 0 })
-	stopWith(cmd, logs, done)
+	d.stop(t)
 	if errs := recv.ValidationErrors(); len(errs) != 0 {
 		t.Fatalf("receiver saw invalid requests: %v", errs)
 	}
@@ -530,7 +518,7 @@ func TestRunSpoolsThroughOutageAndRestart(t *testing.T) {
 	if devices != 1 {
 		t.Fatalf("got %d device entities, want the 1 discovered before the outage", devices)
 	}
-	if strings.Contains(logs.String(), "e2e-client-secret") {
+	if strings.Contains(d.logs.String(), "e2e-client-secret") {
 		t.Fatal("client secret in logs")
 	}
 }
