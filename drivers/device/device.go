@@ -74,7 +74,7 @@ type Driver struct {
 // New validates the policy's scope and builds the driver.
 func New(p *policies.Policy, deps drivers.Deps) (drivers.Driver, error) {
 	if p.Device == nil {
-		return nil, fmt.Errorf("policy %s: not a device_discovery policy", p.Name)
+		return nil, errors.New("not a device_discovery policy")
 	}
 	log := deps.Logger
 	if log == nil {
@@ -86,7 +86,7 @@ func New(p *policies.Policy, deps drivers.Deps) (drivers.Driver, error) {
 		sshPort: 22, netconfPort: 830}
 	m, err := newMetrics(deps.Metrics)
 	if err != nil {
-		return nil, fmt.Errorf("policy %s: metrics: %w", p.Name, err)
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	d.m = m
 	if len(d.ports) == 0 {
@@ -97,24 +97,24 @@ func New(p *policies.Policy, deps drivers.Deps) (drivers.Driver, error) {
 	}
 	for i, e := range d.scope {
 		if _, ok := driverNames[e.Driver]; !ok {
-			return nil, fmt.Errorf("policy %s: scope[%d] %s: unknown driver %q (ios iosxe nxos nxos_ssh eos junos iosxr iosxr_netconf netconf)", p.Name, i, e.Hostname, e.Driver)
+			return nil, fmt.Errorf("scope[%d] %s: unknown driver %q (ios iosxe nxos nxos_ssh eos junos iosxr iosxr_netconf netconf)", i, e.Hostname, e.Driver)
 		}
 		switch e.OptionalArgs.Transport {
 		case "", TransportSSH, TransportNETCONF:
 		default:
-			return nil, fmt.Errorf("policy %s: scope[%d] %s: optional_args.transport %q: want ssh or netconf", p.Name, i, e.Hostname, e.OptionalArgs.Transport)
+			return nil, fmt.Errorf("scope[%d] %s: optional_args.transport %q: want ssh or netconf", i, e.Hostname, e.OptionalArgs.Transport)
 		}
 		if !ssh.ValidHostKeyPolicy(e.OptionalArgs.HostKeyPolicy) {
-			return nil, fmt.Errorf("policy %s: scope[%d] %s: optional_args.host_key_policy %q: want strict, accept-new or insecure", p.Name, i, e.Hostname, e.OptionalArgs.HostKeyPolicy)
+			return nil, fmt.Errorf("scope[%d] %s: optional_args.host_key_policy %q: want strict, accept-new or insecure", i, e.Hostname, e.OptionalArgs.HostKeyPolicy)
 		}
 		if e.OptionalArgs.HostKeyPolicy != ssh.HostKeyInsecure && e.OptionalArgs.KnownHosts == "" && d.stateDir == "" {
-			return nil, fmt.Errorf("policy %s: scope[%d] %s: host_key_policy %s needs optional_args.known_hosts or the agent state_dir", p.Name, i, e.Hostname, hostKeyPolicy(e))
+			return nil, fmt.Errorf("scope[%d] %s: host_key_policy %s needs optional_args.known_hosts or the agent state_dir", i, e.Hostname, hostKeyPolicy(e))
 		}
 		if e.Password == "" && e.OptionalArgs.KeyFile == "" {
-			return nil, fmt.Errorf("policy %s: scope[%d] %s: no credentials (password or optional_args.key_file)", p.Name, i, e.Hostname)
+			return nil, fmt.Errorf("scope[%d] %s: no credentials (password or optional_args.key_file)", i, e.Hostname)
 		}
 		if e.OptionalArgs.Port < 0 || e.OptionalArgs.Port > 65535 {
-			return nil, fmt.Errorf("policy %s: scope[%d] %s: optional_args.port %d out of range", p.Name, i, e.Hostname, e.OptionalArgs.Port)
+			return nil, fmt.Errorf("scope[%d] %s: optional_args.port %d out of range", i, e.Hostname, e.OptionalArgs.Port)
 		}
 	}
 	return d, nil
@@ -140,7 +140,7 @@ func (d *Driver) Targets(ctx context.Context) ([]drivers.Target, error) {
 		}
 		addrs, swept, isName, err := drivers.ExpandHosts(e.Hostname)
 		if err != nil {
-			return nil, fmt.Errorf("policy %s: scope[%d]: %w", d.pol.Name, i, err)
+			return nil, fmt.Errorf("scope[%d]: %w", i, err)
 		}
 		t := drivers.Target{Port: e.OptionalArgs.Port, Entry: i, Overrides: e.OverrideDefaults, NetboxID: e.NetboxID}
 		if isName {
@@ -167,7 +167,7 @@ func (d *Driver) Probe(ctx context.Context, t drivers.Target) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("policy %s: target %s: ports %v closed: %w", d.pol.Name, t, ports, drivers.ErrNoAnswer)
+		return fmt.Errorf("ports %v closed: %w", ports, drivers.ErrNoAnswer)
 	}
 	return nil
 }
@@ -269,7 +269,7 @@ func (d *Driver) knownHosts(e policies.DeviceScope) string {
 // Discover logs in to one target over the chosen transport.
 func (d *Driver) Discover(ctx context.Context, t drivers.Target) (*drivers.Inventory, error) {
 	if t.Entry < 0 || t.Entry >= len(d.scope) {
-		return nil, fmt.Errorf("policy %s: target %s: no scope entry %d", d.pol.Name, t, t.Entry)
+		return nil, fmt.Errorf("no scope entry %d", t.Entry)
 	}
 	if d.pol.TargetTimeout > 0 {
 		var cancel context.CancelFunc
@@ -302,9 +302,9 @@ func (d *Driver) Discover(ctx context.Context, t drivers.Target) (*drivers.Inven
 	d.m.sessions.WithLabelValues(pl.transport, result(err)).Inc()
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && d.pol.TargetTimeout > 0 {
-			return nil, fmt.Errorf("policy %s: target %s: %s port %d: timed out after %s: %w", d.pol.Name, t.Host, what, pl.port, d.pol.TargetTimeout, err)
+			return nil, fmt.Errorf("%s port %d: timed out after %s: %w", what, pl.port, d.pol.TargetTimeout, err)
 		}
-		return nil, fmt.Errorf("policy %s: target %s: %s port %d: %w", d.pol.Name, t.Host, what, pl.port, err)
+		return nil, fmt.Errorf("%s port %d: %w", what, pl.port, err)
 	}
 	d.log.Debug("discovered", "target", t.Host, "transport", what, "device", dev.Name, "interfaces", len(dev.Interfaces))
 	return &drivers.Inventory{Devices: []drivers.Device{*dev}}, nil
