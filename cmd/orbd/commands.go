@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"reflect"
 	"sort"
 	"syscall"
 	"text/tabwriter"
@@ -82,8 +84,16 @@ func runCmd(g *globals) *cobra.Command {
 			if err := serveAPI(ctx, cfg.Agent.Listen, st.agent.Handler(), log); err != nil {
 				return err
 			}
+			// The sink and pipeline are built once: say so when a reload
+			// changes what they were built from, rather than ignore it.
 			reload := func(ctx context.Context) {
-				st.agent.Reload(ctx, func() (*policies.Config, error) { return loadConfig(paths) })
+				st.agent.Reload(ctx, func() (*policies.Config, error) {
+					next, err := loadConfig(paths)
+					if err == nil && deliveryChanged(cfg, next) {
+						log.Warn("orb.backends.common.diode or orb.labels changed: delivery settings apply at the next restart; policies are reloaded now")
+					}
+					return next, err
+				})
 			}
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
@@ -145,6 +155,12 @@ func discoverCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().StringVar(&only, "policy", "", "run only this policy (name)")
 	return c
+}
+
+// deliveryChanged reports whether a reload changed settings that only a
+// restart applies (the Diode sink and the request metadata).
+func deliveryChanged(old, next *policies.Config) bool {
+	return !reflect.DeepEqual(old.Diode, next.Diode) || !maps.Equal(old.Labels, next.Labels)
 }
 
 // runOnce runs policies once through the stack's pipeline and sink,

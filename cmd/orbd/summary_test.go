@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/orbd/orbd/agent"
+	"github.com/orbd/orbd/policies"
 )
 
 func TestPrintSummary(t *testing.T) {
@@ -31,5 +32,26 @@ s1      snmp_discovery     254      3         3        40          12         12
 	}
 	if failed != 1003 {
 		t.Fatalf("failed = %d, want 1003", failed)
+	}
+}
+
+func TestDeliveryChanged(t *testing.T) {
+	base := func() *policies.Config {
+		return &policies.Config{Labels: map[string]string{"pop": "ams1"},
+			Diode: policies.DiodeConfig{Target: "grpcs://a.example/diode", ClientSecret: "s1"}}
+	}
+	if deliveryChanged(base(), base()) {
+		t.Fatal("identical configs reported as changed")
+	}
+	for name, mod := range map[string]func(*policies.Config){
+		"target": func(c *policies.Config) { c.Diode.Target = "grpcs://b.example/diode" },
+		"secret": func(c *policies.Config) { c.Diode.ClientSecret = "s2" },
+		"labels": func(c *policies.Config) { c.Labels["pop"] = "fra1" },
+	} {
+		next := base()
+		mod(next)
+		if !deliveryChanged(base(), next) {
+			t.Errorf("%s change not detected", name)
+		}
 	}
 }
