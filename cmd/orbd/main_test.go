@@ -522,3 +522,28 @@ func TestRunSpoolsThroughOutageAndRestart(t *testing.T) {
 		t.Fatal("client secret in logs")
 	}
 }
+
+func TestDoctorExitCodes(t *testing.T) {
+	recv, err := diodetest.New(diodetest.WithPlaintext(), diodetest.WithPrefix("/diode"),
+		diodetest.WithCredentials("e2e-client", "e2e-client-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(recv.Close)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "agent.yaml")
+	writeConfig(t, cfg, grpcConfig(dir, recv.URLFor("localhost"), snmpPolicy("p", 161, "")))
+	r := orbd(t, []string{"COMMUNITY=c"}, "doctor", "-c", cfg)
+	if r.code != 0 || !strings.Contains(r.stdout, "PASS") || strings.Contains(r.stdout, "FAIL") {
+		t.Fatalf("doctor against a live receiver: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	closed := peertest.FreeTCPPort(t)
+	writeConfig(t, cfg, grpcConfig(dir, fmt.Sprintf("grpc://localhost:%d/diode", closed), snmpPolicy("p", 161, "")))
+	r = orbd(t, []string{"COMMUNITY=c"}, "doctor", "-c", cfg)
+	if r.code != 1 || !strings.Contains(r.stdout, "FAIL") || !strings.Contains(r.stdout, "fix:") {
+		t.Fatalf("doctor against a closed port: exit %d, want 1 with a FAIL and its fix\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "e2e-client-secret") {
+		t.Fatal("doctor printed the client secret")
+	}
+}
