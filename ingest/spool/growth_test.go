@@ -16,8 +16,12 @@ func TestFileStaysBoundedUnderChurn(t *testing.T) {
 	const capBytes = 512 << 10
 	s := open(t, t.TempDir(), capBytes, nil)
 	r := diodetest.SampleRequest(1, 200) // ~22 kB stored
-	var peak int64
-	for round := 0; round < 4; round++ {
+	// 8 rounds write ~7 MB in all; without page reuse the file would grow
+	// past that. bbolt grows its file in steps (and a page freed while a
+	// read is open is reused a transaction later), so the bound is on the
+	// size, not on monotonicity: a few times the cap, every round.
+	const bound = 4 * capBytes
+	for round := 0; round < 8; round++ {
 		for i := 0; i < 40; i++ { // outage: 40 × 22 kB against a 512 KiB cap
 			if err := s.Append(ctx, r); err != nil {
 				t.Fatal(err)
@@ -43,14 +47,8 @@ func TestFileStaysBoundedUnderChurn(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("round %d: spool.db %d bytes", round, fi.Size())
-		if round == 1 {
-			peak = fi.Size()
+		if fi.Size() > bound {
+			t.Fatalf("spool.db is %d bytes after round %d for a %d-byte cap: pages not reused", fi.Size(), round, capBytes)
 		}
-		if round > 1 && fi.Size() > peak {
-			t.Fatalf("spool.db grew from %d to %d bytes in round %d: pages not reused", peak, fi.Size(), round)
-		}
-	}
-	if peak > 4*capBytes {
-		t.Fatalf("spool.db is %d bytes for a %d-byte cap", peak, capBytes)
 	}
 }
