@@ -429,21 +429,7 @@ func catalystIfType(name, ifType string, kbps int64) string {
 	if strings.EqualFold(ifType, "Virtual") {
 		return "virtual"
 	}
-	switch kbps {
-	case 100_000:
-		return "100base-tx"
-	case 1_000_000:
-		return "1000base-t"
-	case 10_000_000:
-		return "10gbase-x-sfpp"
-	case 25_000_000:
-		return "25gbase-x-sfp28"
-	case 40_000_000:
-		return "40gbase-x-qsfpp"
-	case 100_000_000:
-		return "100gbase-x-qsfp28"
-	}
-	return ""
+	return drivers.EthernetType(kbps)
 }
 
 // maskPrefix builds addr/len from a dotted mask; false if either is

@@ -19,6 +19,7 @@ func TestSpeedAndType(t *testing.T) {
 		{"ethernetCsmacd", "SPEED_2500MB", 2_500_000, "2.5gbase-t"},
 		{"ethernetCsmacd", "openconfig-if-ethernet:SPEED_400GB", 400_000_000, "400gbase-x-qsfpdd"},
 		{"ethernetCsmacd", "SPEED_UNKNOWN", 0, "other"},
+		{"ethernetCsmacd", "SPEED_10MB", 10_000, "other"}, // no NetBox 10M slug
 		{"ethernetCsmacd", "", 0, "other"},
 		{"ethernetCsmacd", "SPEED_3GB", 3_000_000, "other"},
 		{"iana-if-type:ieee8023adLag", "", 0, "lag"},

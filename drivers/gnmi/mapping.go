@@ -246,7 +246,8 @@ func ifType(ianaType string, kbps int64) string {
 	case "softwareLoopback", "l3ipvlan", "l2vlan", "propVirtual", "tunnel", "mplsTunnel", "bridge":
 		return "virtual"
 	case "ethernetCsmacd", "fastEther", "gigabitEthernet", "":
-		if s, ok := ethernetBySpeed[kbps]; ok {
+		// OpenConfig does not say the media; EthernetType guesses it.
+		if s := drivers.EthernetType(kbps); s != "" {
 			return s
 		}
 		return "other"
@@ -254,22 +255,4 @@ func ifType(ianaType string, kbps int64) string {
 		return "ieee802.11ac"
 	}
 	return "other"
-}
-
-// ethernetBySpeed picks the usual NetBox slug for a port speed; OpenConfig
-// does not say the media, so copper below 10G and pluggables above.
-var ethernetBySpeed = map[int64]string{
-	10_000:      "10base-t",
-	100_000:     "100base-tx",
-	1_000_000:   "1000base-t",
-	2_500_000:   "2.5gbase-t",
-	5_000_000:   "5gbase-t",
-	10_000_000:  "10gbase-x-sfpp",
-	25_000_000:  "25gbase-x-sfp28",
-	40_000_000:  "40gbase-x-qsfpp",
-	50_000_000:  "50gbase-x-sfp56",
-	100_000_000: "100gbase-x-qsfp28",
-	200_000_000: "200gbase-x-qsfp56",
-	400_000_000: "400gbase-x-qsfpdd",
-	800_000_000: "800gbase-x-qsfpdd",
 }

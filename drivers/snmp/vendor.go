@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/orbd/orbd/drivers"
 )
 
 // enterprises maps IANA private enterprise numbers (the arc after
@@ -251,27 +253,6 @@ var fixedIfTypes = map[int]string{
 	ifTypeIEEE80211:     "ieee802.11n",
 }
 
-// ethernetBySpeed picks the NetBox slug of an Ethernet port from its speed
-// (Mbit/s): copper up to 1G (and 2.5G/5G), pluggable optics above.
-var ethernetBySpeed = []struct {
-	mbps int64
-	slug string
-}{
-	{10, "10base-t"},
-	{100, "100base-tx"},
-	{1000, "1000base-t"},
-	{2500, "2.5gbase-t"},
-	{5000, "5gbase-t"},
-	{10000, "10gbase-x-sfpp"},
-	{25000, "25gbase-x-sfp28"},
-	{40000, "40gbase-x-qsfpp"},
-	{50000, "50gbase-x-sfp56"},
-	{100000, "100gbase-x-qsfp28"},
-	{200000, "200gbase-x-qsfp56"},
-	{400000, "400gbase-x-qsfpdd"},
-	{800000, "800gbase-x-qsfpdd"},
-}
-
 // LAG names some vendors report as propVirtual (Cisco Port-channel) or
 // plain ethernet (Linux bonds).
 var lagName = regexp.MustCompile(`^(?i:port-channel\d|po\d+$|ae\d+$|bond\d+$|bundle-ether\d)`)
@@ -283,11 +264,9 @@ func ifTypeSlug(ifType int, speedKbps int64, name string) string {
 	}
 	switch ifType {
 	case ifTypeEthernetCsmacd, ifTypeISO88023:
-		mbps := speedKbps / 1000
-		for _, e := range ethernetBySpeed {
-			if mbps == e.mbps {
-				return e.slug
-			}
+		// Compare at whole Mbit/s: ifSpeed (bit/s) may carry sub-Mbit noise.
+		if s := drivers.EthernetType(speedKbps / 1000 * 1000); s != "" {
+			return s
 		}
 		return "other"
 	}

@@ -100,6 +100,10 @@ func TestIfTypeSlug(t *testing.T) {
 		{6, 40_000_000, "Fo1/1/1", "40gbase-x-qsfpp"},
 		{6, 100_000_000, "Hu1/0/49", "100gbase-x-qsfp28"},
 		{6, 0, "docker0", "other"},
+		{6, 10_000, "eth9", "other"}, // 10M has no NetBox slug
+		{6, 2_500_000, "eth1", "2.5gbase-t"},
+		{6, 800_000_000, "Ethernet2", "800gbase-x-qsfpdd"},
+		{6, 1_000_100, "eth2", "1000base-t"}, // ifSpeed/1000 with sub-Mbit noise
 		{6, 1_000_000, "bond0", "lag"},
 		{24, 8_000_000, "Loopback0", "virtual"},
 		{135, 0, "Gi1/0/1.100", "virtual"},

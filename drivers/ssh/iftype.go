@@ -3,6 +3,8 @@ package ssh
 import (
 	"regexp"
 	"strings"
+
+	"github.com/orbd/orbd/drivers"
 )
 
 // ifTypeRule maps an interface name (lower-cased) to a NetBox type slug.
@@ -30,20 +32,6 @@ var ifTypeRules = []ifTypeRule{
 	{re: regexp.MustCompile(`^(ethernet|eth\d|et\d|et-)`), bySpeed: true},
 }
 
-var speedSlugs = []struct {
-	kbps int64
-	slug string
-}{
-	{400_000_000, "400gbase-x-qsfpdd"},
-	{100_000_000, "100gbase-x-qsfp28"},
-	{50_000_000, "50gbase-x-sfp56"},
-	{40_000_000, "40gbase-x-qsfpp"},
-	{25_000_000, "25gbase-x-sfp28"},
-	{10_000_000, "10gbase-x-sfpp"},
-	{1_000_000, "1000base-t"},
-	{100_000, "100base-tx"},
-}
-
 // IfType maps an interface name, its media description (IOS "media type
 // is SFP-10GBase-SR", may be "") and speed to a NetBox interface type slug
 // and whether it is a management port. "other" when nothing fits; the
@@ -56,10 +44,8 @@ func IfType(name, media string, speedKbps int64) (slug string, mgmtOnly bool) {
 		}
 		switch {
 		case r.bySpeed:
-			for _, s := range speedSlugs {
-				if speedKbps >= s.kbps {
-					return s.slug, false
-				}
+			if s := drivers.EthernetType(speedKbps); s != "" {
+				return s, false
 			}
 			return "other", false
 		case r.sfpMedia && isSFPMedia(media):

@@ -318,19 +318,8 @@ func backingNetwork(b types.BaseVirtualDeviceBackingInfo, names map[types.Manage
 // speedType guesses a NetBox interface type from a physical NIC's speed;
 // vSphere does not report the media, so "other" is used when unsure.
 func speedType(kbps int64) string {
-	switch kbps {
-	case 1_000_000:
-		return "1000base-t"
-	case 10_000_000:
-		return "10gbase-x-sfpp"
-	case 25_000_000:
-		return "25gbase-x-sfp28"
-	case 40_000_000:
-		return "40gbase-x-qsfpp"
-	case 50_000_000:
-		return "50gbase-x-sfp56"
-	case 100_000_000:
-		return "100gbase-x-qsfp28"
+	if s := drivers.EthernetType(kbps); s != "" {
+		return s
 	}
 	return "other"
 }
