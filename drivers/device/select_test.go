@@ -242,18 +242,19 @@ func TestKeyFileAndEnable(t *testing.T) {
 	}
 }
 
+// Rejected at New, before any dial: documentation addresses (RFC 5737).
 func TestNewRejects(t *testing.T) {
 	for _, tc := range []struct {
 		e    policies.DeviceScope
 		want string
 	}{
-		{entry("10.0.0.1", "vyos", "pw", policies.DeviceArgs{}), `unknown driver "vyos"`},
-		{entry("10.0.0.1", "", "pw", policies.DeviceArgs{Transport: "telnet"}), `transport "telnet"`},
-		{entry("10.0.0.1", "", "pw", policies.DeviceArgs{HostKeyPolicy: "yolo"}), `host_key_policy "yolo"`},
-		{entry("10.0.0.1", "", "", policies.DeviceArgs{}), "no credentials"},
+		{entry("198.51.100.1", "vyos", "pw", policies.DeviceArgs{}), `unknown driver "vyos"`},
+		{entry("198.51.100.1", "", "pw", policies.DeviceArgs{Transport: "telnet"}), `transport "telnet"`},
+		{entry("198.51.100.1", "", "pw", policies.DeviceArgs{HostKeyPolicy: "yolo"}), `host_key_policy "yolo"`},
+		{entry("198.51.100.1", "", "", policies.DeviceArgs{}), "no credentials"},
 	} {
 		_, err := New(policy(0, policies.DeviceOptions{}, tc.e), drivers.Deps{StateDir: t.TempDir()})
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "scope[0] 10.0.0.1: ") {
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "scope[0] 198.51.100.1: ") {
 			t.Errorf("err = %v, want %q", err, tc.want)
 		}
 	}
