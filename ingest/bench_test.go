@@ -64,7 +64,7 @@ func BenchmarkNormalizeAndDryRun(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, inv := range fleet {
-			k, err := run.Add(ctx, drivers.Target{Host: "10.0.0.1"}, inv)
+			k, err := run.Add(ctx, drivers.Target{Host: "198.51.100.1"} /* never dialled */, inv)
 			if err != nil {
 				b.Fatal(err)
 			}

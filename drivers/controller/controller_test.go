@@ -234,7 +234,10 @@ func TestCatalystMapping(t *testing.T) {
 	if r := byName["ams1-rtr-01.example.net"]; r.Role != "border-router" || r.Site != "AMS1" || r.Platform != "IOS-XE" || r.OSVersion != "17.6.5" {
 		t.Errorf("router: %+v", r)
 	}
-	if n := byName["chi2-core-01.example.net"]; n.Platform != "NX-OS" || n.Site != "CHI2" || n.MgmtAddress.String() != "10.20.20.1" || n.Manufacturer != "Cisco" {
+	// Management addresses come from the vendor-shaped fixture JSON and are
+	// only compared, never dialled (the test controllers are on 127.0.0.1).
+	const wantNexusMgmt = "10.20.20.1"
+	if n := byName["chi2-core-01.example.net"]; n.Platform != "NX-OS" || n.Site != "CHI2" || n.MgmtAddress.String() != wantNexusMgmt || n.Manufacturer != "Cisco" {
 		t.Errorf("nexus: %+v", n)
 	}
 	if ap := byName["AP-AMS1-F1-01"]; ap.Platform != "" || len(ap.Interfaces) != 0 || ap.Location != "Floor-1" {
@@ -388,7 +391,8 @@ func TestMistMapping(t *testing.T) {
 		t.Errorf("unnamed AP: %+v (found %v)", ap, ok)
 	}
 	hq := byName["hq-ap-01"]
-	if hq.Site != "HQ-Sunnyvale" || hq.MgmtAddress.String() != "10.1.10.21" || len(hq.Interfaces) != 1 ||
+	const wantAPMgmt = "10.1.10.21" // from the Mist fixture JSON; compared, never dialled
+	if hq.Site != "HQ-Sunnyvale" || hq.MgmtAddress.String() != wantAPMgmt || len(hq.Interfaces) != 1 ||
 		hq.Interfaces[0].Name != "eth0" || hq.Interfaces[0].MAC != "5c:5b:35:00:0a:01" || hq.Interfaces[0].Addresses[0].Prefix.String() != "10.1.10.21/24" {
 		t.Errorf("hq AP: %+v", hq)
 	}
