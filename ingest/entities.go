@@ -582,11 +582,9 @@ func (m *mapper) iface(dc *devCtx, ifc *drivers.Interface) {
 	}
 	m.emit(&diodepb.Entity{Entity: &diodepb.Entity_Interface{Interface: e}})
 	if mac != "" {
-		m.emit(&diodepb.Entity{Entity: &diodepb.Entity_MacAddress{MacAddress: &diodepb.MACAddress{
-			MacAddress:     mac,
-			AssignedObject: &diodepb.MACAddress_AssignedObjectInterface{AssignedObjectInterface: stub},
-			Tags:           m.tags,
-		}}})
+		m.emitMAC(mac, func(e *diodepb.MACAddress) {
+			e.AssignedObject = &diodepb.MACAddress_AssignedObjectInterface{AssignedObjectInterface: stub}
+		})
 	}
 	for _, a := range ifc.Addresses {
 		ip := m.ipAddress(a, ifc.VRF)
@@ -594,6 +592,14 @@ func (m *mapper) iface(dc *devCtx, ifc *drivers.Interface) {
 		m.emit(&diodepb.Entity{Entity: &diodepb.Entity_IpAddress{IpAddress: ip}})
 		dc.addPrefix(m, a.Prefix, ifc.VRF)
 	}
+}
+
+// emitMAC emits the MACAddress object of an interface or VM interface;
+// assign sets which one it belongs to (the oneof types differ).
+func (m *mapper) emitMAC(mac string, assign func(*diodepb.MACAddress)) {
+	e := &diodepb.MACAddress{MacAddress: mac, Tags: m.tags}
+	assign(e)
+	m.emit(&diodepb.Entity{Entity: &diodepb.Entity_MacAddress{MacAddress: e}})
 }
 
 func (m *mapper) ipAddress(a drivers.Address, vrf string) *diodepb.IPAddress {
@@ -764,11 +770,9 @@ func (m *mapper) vm(v *drivers.VirtualMachine, clusters map[string]*drivers.Clus
 		}
 		m.emit(&diodepb.Entity{Entity: &diodepb.Entity_VmInterface{VmInterface: ie}})
 		if mac != "" {
-			m.emit(&diodepb.Entity{Entity: &diodepb.Entity_MacAddress{MacAddress: &diodepb.MACAddress{
-				MacAddress:     mac,
-				AssignedObject: &diodepb.MACAddress_AssignedObjectVmInterface{AssignedObjectVmInterface: istub},
-				Tags:           m.tags,
-			}}})
+			m.emitMAC(mac, func(e *diodepb.MACAddress) {
+				e.AssignedObject = &diodepb.MACAddress_AssignedObjectVmInterface{AssignedObjectVmInterface: istub}
+			})
 		}
 		for _, a := range vi.Addresses {
 			ip := m.ipAddress(a, "")
