@@ -17,6 +17,7 @@ import (
 	"github.com/orbd/orbd/drivers"
 	gnmidrv "github.com/orbd/orbd/drivers/gnmi"
 	"github.com/orbd/orbd/drivers/gnmi/gnmitest"
+	"github.com/orbd/orbd/internal/ingesttest"
 	"github.com/orbd/orbd/internal/peertest"
 	"github.com/orbd/orbd/internal/testutil"
 	"github.com/orbd/orbd/policies"
@@ -103,12 +104,10 @@ func TestFlavoursGolden(t *testing.T) {
 			testutil.GoldenJSON(t, filepath.Join("testdata", c.golden), inv)
 
 			// Through the ingest mapping, entity by entity.
-			counts, ents := mapEntities(t, inv)
+			counts, ents := ingesttest.Map(t, inv)
 			_, ifs, addrs := inv.Counts()
-			want := entityCounts{Devices: 1, Interfaces: ifs, IPAddresses: addrs, VLANs: len(inv.Devices[0].VLANs)}
-			if counts != want {
-				t.Fatalf("Diode entities %+v; want %+v", counts, want)
-			}
+			ingesttest.CheckCounts(t, counts, map[string]int{
+				"device": 1, "interface": ifs, "ip_address": addrs, "vlan": len(inv.Devices[0].VLANs)})
 			testutil.Golden(t, filepath.Join("testdata", strings.TrimSuffix(c.golden, ".json")+".entities.json"), ents)
 		})
 	}

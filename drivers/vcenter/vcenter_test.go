@@ -31,6 +31,7 @@ import (
 	"github.com/orbd/orbd/drivers/vcenter"
 	"github.com/orbd/orbd/drivers/vcenter/vcentertest"
 	"github.com/orbd/orbd/ingest"
+	"github.com/orbd/orbd/internal/ingesttest"
 	"github.com/orbd/orbd/internal/testutil"
 	"github.com/orbd/orbd/policies"
 )
@@ -246,14 +247,11 @@ func TestDefaultVPXMatchesModel(t *testing.T) {
 	testutil.GoldenJSON(t, filepath.Join("testdata", "vpx-default.json"), inv)
 
 	// Through the ingest mapping: one Diode entity per object of the model.
-	counts, ents := mapEntities(t, inv)
-	wantCounts := entityCounts{
-		Clusters: len(want.Clusters), Devices: len(want.Hosts), VMs: len(want.VMs),
-		VMInterfaces: want.VMNICs, Disks: want.VMDisks, Interfaces: want.HostNICs,
-	}
-	if counts != wantCounts {
-		t.Fatalf("Diode entities %+v; want %+v", counts, wantCounts)
-	}
+	counts, ents := ingesttest.Map(t, inv)
+	ingesttest.CheckCounts(t, counts, map[string]int{
+		"cluster": len(want.Clusters), "device": len(want.Hosts), "virtual_machine": len(want.VMs),
+		"vm_interface": want.VMNICs, "virtual_disk": want.VMDisks, "interface": want.HostNICs,
+	})
 	testutil.Golden(t, filepath.Join("testdata", "vpx-default.entities.json"), ents)
 }
 
