@@ -2,15 +2,8 @@ package vcenter_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -348,7 +341,7 @@ func TestDatacenterFilter(t *testing.T) {
 
 func TestTLS(t *testing.T) {
 	s := start(t, nil)
-	wrongCA := writeSelfSignedCA(t)
+	wrongCA := testutil.UnrelatedCA(t)
 	badCA := filepath.Join(t.TempDir(), "bad.pem")
 	if err := os.WriteFile(badCA, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
@@ -565,32 +558,4 @@ func TestDemo(t *testing.T) {
 	if vms != 4 {
 		t.Fatalf("%d VM entities; want 4", vms)
 	}
-}
-
-// writeSelfSignedCA writes a fresh CA certificate that signed nothing the
-// simulator serves.
-func writeSelfSignedCA(t *testing.T) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "wrong CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "wrong-ca.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
