@@ -111,14 +111,14 @@ func (p *Pipeline) Begin(ctx context.Context, pol *policies.Policy, runID string
 		return nil, errors.New("ingest: begin: policy is nil")
 	}
 	if err := checkPatterns(pol.Defaults.InterfacePatterns, &p.patterns); err != nil {
-		return nil, fmt.Errorf("policy %s: %w", pol.Key(), err)
+		return nil, err
 	}
 	b, err := NewBatcher(RequestInfo{
 		AgentName: p.cfg.AgentName, Backend: pol.Backend, Version: p.cfg.Version,
 		Policy: pol.Name, RunID: runID, Labels: p.cfg.Labels,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("policy %s: %w", pol.Key(), err)
+		return nil, err
 	}
 	emit, drop := true, false
 	if pol.SNMP != nil {
@@ -143,17 +143,15 @@ func (p *Pipeline) Begin(ctx context.Context, pol *policies.Policy, runID string
 }
 
 // Add maps one target's inventory and queues its entities. It returns how
-// many entities were queued; the error names the target and whatever was
-// dropped (entities failing Diode's rules) or failed to send. Requests
-// filled by this call are sent before it returns.
+// many entities were queued; the error says what was dropped (entities
+// failing Diode's rules) or failed to send — the agent, which knows the
+// unit, prefixes policy and target. Requests filled by this call are sent
+// before it returns.
 func (r *Run) Add(ctx context.Context, t drivers.Target, inv *drivers.Inventory) (int, error) {
-	wrap := func(err error) error {
-		return fmt.Errorf("policy %s: target %s: %w", r.pol.Key(), t, err)
-	}
 	d := r.pol.Defaults.Merge(t.Overrides)
 	if t.Overrides != nil && t.Overrides.InterfacePatterns != nil {
 		if err := checkPatterns(d.InterfacePatterns, &r.p.patterns); err != nil {
-			return 0, wrap(fmt.Errorf("override_defaults: %w", err))
+			return 0, fmt.Errorf("override_defaults: %w", err)
 		}
 	}
 	// Diode rejects a timestamp that is not strictly in the past; on a
@@ -186,7 +184,7 @@ func (r *Run) Add(ctx context.Context, t drivers.Target, inv *drivers.Inventory)
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		return 0, wrap(errors.New("ingest: run already closed"))
+		return 0, errors.New("ingest: run already closed")
 	}
 	r.inflight.Add(1)
 	defer r.inflight.Done()
@@ -226,7 +224,7 @@ func (r *Run) Add(ctx context.Context, t drivers.Target, inv *drivers.Inventory)
 		}
 	}
 	if len(errs) > 0 {
-		return queued, wrap(joinCapped(errs, 5))
+		return queued, joinCapped(errs, 5)
 	}
 	return queued, nil
 }
@@ -258,13 +256,13 @@ func (r *Run) Close(ctx context.Context) error {
 	r.mu.Unlock()
 	if err != nil {
 		r.p.requests.WithLabelValues("invalid").Inc()
-		return fmt.Errorf("policy %s: close: %w", r.pol.Key(), err)
+		return err
 	}
 	if req == nil {
 		return nil
 	}
 	if err := r.send(ctx, req); err != nil {
-		return fmt.Errorf("policy %s: close: %w", r.pol.Key(), err)
+		return err
 	}
 	return nil
 }
