@@ -52,7 +52,7 @@ func TestDryRunRoundTrip(t *testing.T) {
 	}
 	var want []*diodepb.Entity
 	for i, inv := range invs {
-		if _, err := run.Add(ctx, drivers.Target{Host: "10.9.9.9", Entry: i}, inv); err != nil {
+		if _, err := run.Add(ctx, drivers.Target{Host: "198.51.100.9", Entry: i}, inv); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, Entities(inv, pol.Defaults, MapOptions{Now: testNow, EmitPrefixes: true, DropUnknownVLANs: true})...)
@@ -182,13 +182,13 @@ func TestDryRunNoSecrets(t *testing.T) {
 	if pol.SNMP.Scope.Authentication.Community.Reveal() != secret {
 		t.Fatal("fixture lost its secret")
 	}
-	pol.SNMP.Scope.Targets = []policies.SNMPTarget{{Host: "10.0.0.1", Authentication: &policies.SNMPAuth{
+	pol.SNMP.Scope.Targets = []policies.SNMPTarget{{Host: "198.51.100.1", Authentication: &policies.SNMPAuth{
 		ProtocolVersion: "SNMPv3", Username: "orbd", AuthPassphrase: policies.Secret(secret + "-auth"), PrivPassphrase: policies.Secret(secret + "-priv")}}}
 	run, err := newTestPipeline(sink, nil, 0).Begin(ctx, pol, "run-secret")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := run.Add(ctx, drivers.Target{Host: "10.0.0.1"}, ciscoSwitch()); err != nil {
+	if _, err := run.Add(ctx, drivers.Target{Host: "198.51.100.1"}, ciscoSwitch()); err != nil {
 		t.Fatal(err)
 	}
 	if err := run.Close(ctx); err != nil {

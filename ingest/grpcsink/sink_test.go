@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 )
 
+// Endpoint resolution only: the proxy addresses (RFC 5737) are parsed, never dialled.
 func TestResolveEndpoint(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	for _, tc := range []struct {
@@ -36,21 +37,21 @@ func TestResolveEndpoint(t *testing.T) {
 		{name: "bad scheme", target: "tcp://h", wantErr: "scheme"},
 		{name: "no host", target: "grpcs:///diode", wantErr: "no host"},
 		{name: "credentials in target", target: "grpcs://u:secretpw@h/diode", wantErr: "must not carry user:password"},
-		{name: "explicit proxy beats env", target: "grpcs://h", proxy: "http://u:pw@10.0.0.1:3128",
-			env: map[string]string{"HTTPS_PROXY": "http://other:1"}, addr: "h:443", tls: true, method: IngestMethod, token: "https://h:443/auth/token", wantProxy: "http://u:xxxxx@10.0.0.1:3128"},
-		{name: "env proxy for https", target: "grpcs://diode.example.com", env: map[string]string{"HTTPS_PROXY": "http://10.0.0.1:3128"},
-			addr: "diode.example.com:443", tls: true, method: IngestMethod, token: "https://diode.example.com:443/auth/token", wantProxy: "http://10.0.0.1:3128"},
-		{name: "env NO_PROXY", target: "grpcs://diode.example.com", env: map[string]string{"HTTPS_PROXY": "http://10.0.0.1:3128", "NO_PROXY": ".example.com"},
+		{name: "explicit proxy beats env", target: "grpcs://h", proxy: "http://u:pw@198.51.100.1:3128",
+			env: map[string]string{"HTTPS_PROXY": "http://other:1"}, addr: "h:443", tls: true, method: IngestMethod, token: "https://h:443/auth/token", wantProxy: "http://u:xxxxx@198.51.100.1:3128"},
+		{name: "env proxy for https", target: "grpcs://diode.example.com", env: map[string]string{"HTTPS_PROXY": "http://198.51.100.1:3128"},
+			addr: "diode.example.com:443", tls: true, method: IngestMethod, token: "https://diode.example.com:443/auth/token", wantProxy: "http://198.51.100.1:3128"},
+		{name: "env NO_PROXY", target: "grpcs://diode.example.com", env: map[string]string{"HTTPS_PROXY": "http://198.51.100.1:3128", "NO_PROXY": ".example.com"},
 			addr: "diode.example.com:443", tls: true, method: IngestMethod, token: "https://diode.example.com:443/auth/token"},
-		{name: "env HTTP_PROXY for plaintext", target: "grpc://diode.example.com", env: map[string]string{"HTTPS_PROXY": "http://10.0.0.1:1", "http_proxy": "http://10.0.0.2:2"},
-			addr: "diode.example.com:80", method: IngestMethod, token: "http://diode.example.com:80/auth/token", wantProxy: "http://10.0.0.2:2"},
-		{name: "env proxy skips loopback (usual meaning)", target: "grpcs://localhost:9", env: map[string]string{"HTTPS_PROXY": "http://10.0.0.1:3128"},
+		{name: "env HTTP_PROXY for plaintext", target: "grpc://diode.example.com", env: map[string]string{"HTTPS_PROXY": "http://198.51.100.1:1", "http_proxy": "http://198.51.100.2:2"},
+			addr: "diode.example.com:80", method: IngestMethod, token: "http://diode.example.com:80/auth/token", wantProxy: "http://198.51.100.2:2"},
+		{name: "env proxy skips loopback (usual meaning)", target: "grpcs://localhost:9", env: map[string]string{"HTTPS_PROXY": "http://198.51.100.1:3128"},
 			addr: "localhost:9", tls: true, method: IngestMethod, token: "https://localhost:9/auth/token"},
 		{name: "proxy bad scheme", target: "grpcs://h", proxy: "socks5://u:secretpw@h:1", wantErr: "must be http"},
-		{name: "env proxy bad scheme", target: "grpcs://diode.example.com", env: map[string]string{"HTTPS_PROXY": "socks5://u:secretpw@10.0.0.1:1080"}, wantErr: "CONNECT) proxy"},
-		{name: "env proxy without scheme means http", target: "grpcs://diode.example.com", env: map[string]string{"https_proxy": "10.0.0.1:3128"},
-			addr: "diode.example.com:443", tls: true, method: IngestMethod, token: "https://diode.example.com:443/auth/token", wantProxy: "http://10.0.0.1:3128"},
-		{name: "env NO_PROXY=* disables", target: "grpcs://diode.example.com", env: map[string]string{"HTTPS_PROXY": "http://10.0.0.1:3128", "no_proxy": "*"},
+		{name: "env proxy bad scheme", target: "grpcs://diode.example.com", env: map[string]string{"HTTPS_PROXY": "socks5://u:secretpw@198.51.100.1:1080"}, wantErr: "CONNECT) proxy"},
+		{name: "env proxy without scheme means http", target: "grpcs://diode.example.com", env: map[string]string{"https_proxy": "198.51.100.1:3128"},
+			addr: "diode.example.com:443", tls: true, method: IngestMethod, token: "https://diode.example.com:443/auth/token", wantProxy: "http://198.51.100.1:3128"},
+		{name: "env NO_PROXY=* disables", target: "grpcs://diode.example.com", env: map[string]string{"HTTPS_PROXY": "http://198.51.100.1:3128", "no_proxy": "*"},
 			addr: "diode.example.com:443", tls: true, method: IngestMethod, token: "https://diode.example.com:443/auth/token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
